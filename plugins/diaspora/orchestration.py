@@ -1,0 +1,104 @@
+"""Builds the Airflow DAG of a source from the shared steps in :mod:`diaspora.pipeline`.
+
+Only Airflow's Task SDK and the standard library are imported at module level: the scheduler
+parses DAG files continuously, and pandas, Great Expectations, requests and SQLAlchemy are
+imported inside the tasks that need them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Asset, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from diaspora.alerts import log_failure
+
+DEFAULT_ARGS = {
+    "owner": "diaspora",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=30),
+    "on_failure_callback": log_failure,
+}
+START_DATE = datetime(2024, 1, 1)
+
+
+def _run_context():  # noqa: ANN202 - RunContext is imported lazily
+    from diaspora.warehouse.load import RunContext
+
+    context = get_current_context()
+    return RunContext(dag_id=context["ti"].dag_id, run_id=context["run_id"])
+
+
+def build_source_dag(
+    source_key: str,
+    *,
+    schedule: str,
+    asset: Asset,
+    doc_md: str,
+    tags: tuple[str, ...] = (),
+) -> DAG:
+    """prepare_warehouse → extract → is_new_release → parse → validate → load (emits ``asset``)."""
+    with DAG(
+        dag_id=source_key,
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        on_failure_callback=log_failure,
+        doc_md=doc_md,
+        tags=["diaspora", "source", *tags],
+    ) as dag:
+
+        @task
+        def prepare_warehouse() -> list[str]:
+            """Create or migrate the warehouse schema (idempotent)."""
+            from diaspora import pipeline
+
+            return pipeline.prepare_warehouse()
+
+        @task
+        def extract() -> str:
+            """Fetch every payload into a new raw landing folder; return its path."""
+            from diaspora import pipeline
+
+            return pipeline.extract(source_key)
+
+        @task.short_circuit
+        def is_new_release(landing_dir: str) -> bool:
+            """Skip the rest when byte-identical payloads were already loaded."""
+            from diaspora import pipeline
+
+            return pipeline.is_new_release(landing_dir, run=_run_context())
+
+        @task
+        def parse(landing_dir: str) -> dict:
+            from diaspora import pipeline
+
+            return pipeline.parse(landing_dir).as_dict()
+
+        @task
+        def validate(landing_dir: str) -> dict:
+            """Great Expectations suite; a failure loads nothing and is not retried."""
+            from diaspora import pipeline
+            from diaspora.errors import ValidationFailed
+
+            try:
+                return pipeline.validate(landing_dir, run=_run_context()).as_dict()
+            except ValidationFailed as exc:
+                raise AirflowFailException(str(exc)) from exc
+
+        @task(outlets=[asset])
+        def load(landing_dir: str) -> dict:
+            """Merge into the warehouse in one transaction; emits the source's Asset."""
+            from diaspora import pipeline
+
+            return pipeline.load(landing_dir, run=_run_context()).as_dict()
+
+        landing_dir = extract()
+        prepare_warehouse() >> landing_dir
+        is_new_release(landing_dir) >> parse(landing_dir) >> validate(landing_dir) >> load(landing_dir)
+    return dag

@@ -1,0 +1,68 @@
+"""One settings object for the whole project, read from ``DIASPORA_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Configuration of the pipeline. Every field is ``DIASPORA_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="DIASPORA_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Root of the raw landing area, parsed files and the default DuckDB file.",
+    )
+    warehouse_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the warehouse; default duckdb:///<data_dir>/warehouse.duckdb.",
+    )
+    worldbank_base_url: str = Field(
+        default="https://api.worldbank.org/v2",
+        description="World Bank Indicators API v2 base URL (http(s):// or file:// for a snapshot).",
+    )
+    worldbank_per_page: int = Field(default=1000, ge=1, le=32500)
+    worldbank_indicators_file: Path = Field(
+        default=PROJECT_ROOT / "config" / "worldbank_indicators.yml",
+        description="YAML list of World Bank indicators to pull.",
+    )
+    expectations_dir: Path = Field(default=PROJECT_ROOT / "expectations")
+    http_connect_timeout: float = Field(default=10.0, gt=0)
+    http_read_timeout: float = Field(default=60.0, gt=0)
+    http_max_retries: int = Field(default=5, ge=0)
+    http_backoff_factor: float = Field(default=1.0, ge=0)
+    http_user_agent: str = Field(
+        default="diaspora-warehouse/0.1 (diaspora statistics pipeline; set DIASPORA_HTTP_USER_AGENT to add a contact)"
+    )
+    row_count_tolerance: float = Field(
+        default=0.2,
+        ge=0,
+        description="Allowed relative change of a dataset's row count against its previous release.",
+    )
+
+    @model_validator(mode="after")
+    def _default_warehouse(self) -> Settings:
+        if not self.warehouse_url:
+            self.warehouse_url = f"duckdb:///{self.data_dir / 'warehouse.duckdb'}"
+        return self
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def parsed_dir(self) -> Path:
+        return self.data_dir / "parsed"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()

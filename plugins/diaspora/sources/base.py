@@ -1,0 +1,42 @@
+"""What every source provides, and the parsed form every source hands to validation and load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Static facts about a source; the licence and citation travel with every release."""
+
+    key: str  # also the DAG id
+    publisher: str
+    dataset: str
+    licence: str
+    citation: str
+    fact_table: str  # e.g. dw.fact_indicator_value
+    suite: str  # expectation suite file name in expectations/, without .json
+    dimension_tables: tuple[str, ...] = ()  # loaded before the fact, in this order
+    validation_only_columns: tuple[str, ...] = ()  # helper columns of the fact frame, not loaded
+
+
+@dataclass
+class ParsedDataset:
+    """Frames keyed by target table (``dw.dim_country``, ``dw.fact_…``), as parquet between tasks."""
+
+    frames: dict[str, pd.DataFrame]
+
+    def write(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for table, frame in self.frames.items():
+            frame.to_parquet(directory / f"{table}.parquet", index=False)
+
+    @classmethod
+    def read(cls, directory: Path) -> ParsedDataset:
+        paths = sorted(Path(directory).glob("*.parquet"))
+        if not paths:
+            raise FileNotFoundError(f"No parsed frames in {directory}: run the parse step first")
+        return cls(frames={p.stem: pd.read_parquet(p) for p in paths})

@@ -1,0 +1,1 @@
+"""The warehouse: one logical model on DuckDB (embedded default) and PostgreSQL (production)."""

@@ -1,0 +1,91 @@
+"""Engines and schema migrations for the warehouse."""
+
+from __future__ import annotations
+
+import atexit
+import re
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from diaspora.settings import PROJECT_ROOT
+
+SQL_DIR = PROJECT_ROOT / "sql"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> sa.Engine:
+    """One engine per URL per process; DuckDB files get their parent folder created."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "duckdb" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, future=True)
+    # Close pooled connections before interpreter teardown (DuckDB complains otherwise).
+    atexit.register(engine.dispose)
+    return engine
+
+
+def dialect(conn: sa.Connection | sa.Engine) -> str:
+    """``duckdb`` or ``postgresql``."""
+    return conn.dialect.name
+
+
+def split_statements(sql_text: str) -> list[str]:
+    """Statements of a SQL file; our files end every statement with ';' at the end of a line."""
+    statements = []
+    for chunk in re.split(r";\s*$", sql_text, flags=re.MULTILINE):
+        code = "\n".join(line for line in chunk.splitlines() if not line.strip().startswith("--"))
+        if code.strip():
+            statements.append(code.strip())
+    return statements
+
+
+def _migrations() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise ValueError(f"{path}: migration files are named NNNN_lower_snake.sql")
+        found.append((match.group(1), path))
+    return found
+
+
+def migrate(engine: sa.Engine) -> list[str]:
+    """Create or upgrade the schema idempotently; return the migrations applied now.
+
+    Migrations in ``sql/migrations`` run once each, in order, recorded in
+    ``etl.schema_migration``; the views in ``sql/views`` are recreated every time. All of it
+    is one transaction, serialised on PostgreSQL by an advisory lock, so DAGs that start
+    together do not race.
+    """
+    applied_now = []
+    with engine.begin() as conn:
+        if dialect(conn) == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('diaspora.migrate'))")
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS etl")
+        conn.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS etl.schema_migration ("
+            " version VARCHAR(4) PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TIMESTAMP WITH TIME ZONE NOT NULL)"
+        )
+        done = {row[0] for row in conn.exec_driver_sql("SELECT version FROM etl.schema_migration")}
+        for version, path in _migrations():
+            if version in done:
+                continue
+            for statement in split_statements(path.read_text()):
+                conn.exec_driver_sql(statement)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO etl.schema_migration (version, name, applied_at)"
+                    " VALUES (:v, :n, :t)"
+                ),
+                {"v": version, "n": path.name, "t": datetime.now(UTC)},
+            )
+            applied_now.append(path.name)
+        for path in sorted((SQL_DIR / "views").glob("*.sql")):
+            for statement in split_statements(path.read_text()):
+                conn.exec_driver_sql(statement)
+    return applied_now
