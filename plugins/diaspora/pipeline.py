@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from diaspora.errors import ValidationFailed
-from diaspora.http import build_session
+from diaspora.http_client import build_session
 from diaspora.landing import Landing, Manifest
 from diaspora.settings import Settings, get_settings
 from diaspora.sources import get_source
 from diaspora.sources.base import ParsedDataset
 from diaspora.validation import validate_frame
-from diaspora.warehouse.engine import get_engine, migrate
+from diaspora.warehouse.engine import get_engine, migrate, safe_url
 from diaspora.warehouse.load import (
     ReleaseInfo,
     RunContext,
@@ -60,7 +60,7 @@ def prepare_warehouse(settings: Settings | None = None) -> list[str]:
     """Create or migrate the warehouse schema; return the migrations applied now."""
     settings = settings or get_settings()
     applied = migrate(get_engine(settings.warehouse_url))
-    log.info("Warehouse %s ready; migrations applied now: %s", _safe_url(settings), applied or "none")
+    log.info("Warehouse %s ready; migrations applied now: %s", safe_url(settings.warehouse_url), applied or "none")
     return applied
 
 
@@ -258,9 +258,3 @@ def run_source(source_key: str, settings: Settings | None = None, run: RunContex
         "load": load(landing_dir, settings, run).as_dict(),
     }
 
-
-def _safe_url(settings: Settings) -> str:
-    """The warehouse URL without its password, for logs."""
-    import sqlalchemy as sa
-
-    return sa.make_url(settings.warehouse_url).render_as_string(hide_password=True)

@@ -19,7 +19,7 @@ import requests
 import yaml
 
 from diaspora.errors import ConfigError, ParseError, SourceError
-from diaspora.http import fetch
+from diaspora.http_client import fetch
 from diaspora.landing import Landing, Manifest
 from diaspora.settings import Settings
 from diaspora.sources.base import ParsedDataset, SourceInfo

@@ -28,6 +28,11 @@ def get_engine(url: str) -> sa.Engine:
     return engine
 
 
+def safe_url(url: str) -> str:
+    """The URL without its password, for logs and messages."""
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
 def dialect(conn: sa.Connection | sa.Engine) -> str:
     """``duckdb`` or ``postgresql``."""
     return conn.dialect.name

@@ -1,0 +1,72 @@
+# Diaspora data warehouse. The README's two commands: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+BOOTSTRAP := .bootstrap
+UV := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Project-local Airflow: SQLite metadata in .airflow/, this repo's dags/ and plugins/.
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER ?= $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
+export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
+export DIASPORA_DATA_DIR ?= $(CURDIR)/data
+
+SNAPSHOT_URL := file://$(CURDIR)/snapshots/worldbank/api
+
+.PHONY: help install airflow-db demo run test lint format airflow clean
+
+help:
+	@echo "make demo     run every DAG once on the bundled offline snapshot (DuckDB, no server)"
+	@echo "make test     the whole test suite (DuckDB, PostgreSQL, local HTTP servers)"
+	@echo "make run      run every DAG once against the live sources"
+	@echo "make airflow  Airflow standalone with this project (UI on http://localhost:8080)"
+	@echo "make lint     ruff"
+
+$(BOOTSTRAP)/bin/uv:
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/.synced
+
+$(AIRFLOW_HOME)/airflow.db: | install
+	@mkdir -p $(AIRFLOW_HOME)
+	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
+
+airflow-db: $(AIRFLOW_HOME)/airflow.db
+
+demo: airflow-db
+	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING DIASPORA_WORLDBANK_BASE_URL=$(SNAPSHOT_URL) \
+		$(BIN)/diaspora run-dags
+	@echo
+	$(BIN)/diaspora report
+
+run: airflow-db
+	$(BIN)/diaspora run-dags
+	@echo
+	$(BIN)/diaspora report
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+airflow: airflow-db
+	$(BIN)/airflow standalone
+
+clean:
+	rm -rf $(VENV) $(BOOTSTRAP) .airflow data/parsed

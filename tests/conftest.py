@@ -1,0 +1,124 @@
+"""Shared fixtures: isolated settings, a real DuckDB file, a throwaway PostgreSQL database,
+and a project-local Airflow metadata DB for the few end-to-end DAG runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+# Airflow reads AIRFLOW_HOME when first imported: set it before any test module imports it.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="diaspora-airflow-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+INDICATORS = [
+    "BX.TRF.PWKR.CD.DT", "BX.TRF.PWKR.DT.GD.ZS", "BM.TRF.PWKR.CD.DT", "NY.GDP.MKTP.CD",
+    "SP.POP.TOTL", "SM.POP.TOTL", "SM.POP.NETM", "SM.POP.REFG.OR",
+]
+
+
+@pytest.fixture
+def make_settings(tmp_path, monkeypatch):
+    """Build Settings from DIASPORA_* env for this test (data under tmp_path)."""
+    from diaspora.settings import Settings, get_settings
+
+    for key in list(os.environ):
+        if key.startswith("DIASPORA_") and key not in ("DIASPORA_TEST_POSTGRES_URL",
+                                                       "DIASPORA_REQUIRE_POSTGRES"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("DIASPORA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DIASPORA_HTTP_BACKOFF_FACTOR", "0")
+    monkeypatch.setenv("DIASPORA_HTTP_READ_TIMEOUT", "5")
+
+    def build(**overrides) -> Settings:
+        for key, value in overrides.items():
+            monkeypatch.setenv(f"DIASPORA_{key.upper()}", str(value))
+        get_settings.cache_clear()
+        return get_settings()
+
+    yield build
+    get_settings.cache_clear()
+
+
+def _postgres_admin_url() -> str:
+    return os.environ.get("DIASPORA_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A throwaway database on the test server, dropped after the session."""
+    import psycopg
+    import sqlalchemy as sa
+
+    admin = sa.make_url(_postgres_admin_url())
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        connection = psycopg.connect(dsn, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("DIASPORA_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required (DIASPORA_REQUIRE_POSTGRES=1) but {admin!r}: {exc}")
+        pytest.skip(f"no PostgreSQL server answers at {admin.render_as_string()}: {exc}")
+    name = f"diaspora_test_{uuid.uuid4().hex[:10]}"
+    connection.execute(f'CREATE DATABASE "{name}"')
+    yield admin.set(database=name).render_as_string(hide_password=False)
+    from diaspora.warehouse.engine import get_engine
+
+    get_engine(admin.set(database=name).render_as_string(hide_password=False)).dispose()
+    connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    connection.close()
+
+
+def _reset_postgres(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for schema in ("reporting", "staging", "dw", "etl"):
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def warehouse_url(request, tmp_path):
+    """A fresh, empty warehouse on each engine."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    url = request.getfixturevalue("postgres_database")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_database):
+    _reset_postgres(postgres_database)
+    return postgres_database
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow metadata DB (SQLite) in the session's AIRFLOW_HOME, migrated once."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
+        capture_output=True, text=True, env=os.environ.copy(), timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture
+def fake_worldbank(httpserver):
+    """A World Bank API look-alike with SYNTHETIC values for all configured indicators."""
+    from tests.worldbank_api import FakeWorldBank, synthetic_values
+
+    api = FakeWorldBank(values=synthetic_values(INDICATORS, range(2015, 2024)))
+    return api
