@@ -15,6 +15,7 @@ import pytest
 # Airflow reads AIRFLOW_HOME when first imported: set it before any test module imports it.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="diaspora-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parents[1] / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
