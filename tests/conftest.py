@@ -23,8 +23,14 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 INDICATORS = [
-    "BX.TRF.PWKR.CD.DT", "BX.TRF.PWKR.DT.GD.ZS", "BM.TRF.PWKR.CD.DT", "NY.GDP.MKTP.CD",
-    "SP.POP.TOTL", "SM.POP.TOTL", "SM.POP.NETM", "SM.POP.REFG.OR",
+    "BX.TRF.PWKR.CD.DT",
+    "BX.TRF.PWKR.DT.GD.ZS",
+    "BM.TRF.PWKR.CD.DT",
+    "NY.GDP.MKTP.CD",
+    "SP.POP.TOTL",
+    "SM.POP.TOTL",
+    "SM.POP.NETM",
+    "SM.POP.REFG.OR",
 ]
 
 
@@ -34,8 +40,10 @@ def make_settings(tmp_path, monkeypatch):
     from diaspora.settings import Settings, get_settings
 
     for key in list(os.environ):
-        if key.startswith("DIASPORA_") and key not in ("DIASPORA_TEST_POSTGRES_URL",
-                                                       "DIASPORA_REQUIRE_POSTGRES"):
+        if key.startswith("DIASPORA_") and key not in (
+            "DIASPORA_TEST_POSTGRES_URL",
+            "DIASPORA_REQUIRE_POSTGRES",
+        ):
             monkeypatch.delenv(key)
     monkeypatch.setenv("DIASPORA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DIASPORA_HTTP_BACKOFF_FACTOR", "0")
@@ -110,7 +118,10 @@ def airflow_db():
     """Airflow metadata DB (SQLite) in the session's AIRFLOW_HOME, migrated once."""
     result = subprocess.run(
         [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
-        capture_output=True, text=True, env=os.environ.copy(), timeout=300,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return _AIRFLOW_HOME

@@ -17,22 +17,35 @@ SECRETS = {
     "AIRFLOW_DB_PASSWORD": "test-airflow-db",
     "WAREHOUSE_DB_PASSWORD": "test-warehouse-db",
 }
-AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                    "airflow-triggerer"}
+AIRFLOW_SERVICES = {
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+}
 
 
 def compose_command() -> list[str]:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
     if os.environ.get("DIASPORA_REQUIRE_COMPOSE") == "1":
-        pytest.fail("DIASPORA_REQUIRE_COMPOSE=1 but no docker-compose on PATH (apt-get install docker-compose)")
+        pytest.fail(
+            "DIASPORA_REQUIRE_COMPOSE=1 but no docker-compose on PATH (apt-get install docker-compose)"
+        )
     pytest.skip("no Compose implementation on PATH (apt-get install docker-compose)")
 
 
 def run_config(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in SECRETS}
-    return subprocess.run([*compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", *args],
-                          capture_output=True, text=True, env={**clean, **env}, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [*compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_compose_file_is_valid_and_complete():
@@ -54,7 +67,9 @@ def test_compose_file_is_valid_and_complete():
         assert "@warehouse:5432/diaspora" in env["DIASPORA_WAREHOUSE_URL"]
         if name != "airflow-init":
             assert "healthcheck" in services[name], name
-            assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+            assert (
+                services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+            )
     for name in ("airflow-db", "warehouse"):
         assert "healthcheck" in services[name]
 

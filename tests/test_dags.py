@@ -24,7 +24,13 @@ def test_every_dag_file_imports_without_errors():
     dag = bag.dags["worldbank_indicators"]
     assert dag.catchup is False
     assert {t.task_id for t in dag.tasks} == {
-        "prepare_warehouse", "extract", "is_new_release", "parse", "validate", "load"}
+        "prepare_warehouse",
+        "extract",
+        "is_new_release",
+        "parse",
+        "validate",
+        "load",
+    }
     load = dag.get_task("load")
     assert [a.name for a in load.outlets] == ["worldbank_indicators"]
     for task in dag.tasks:
@@ -45,8 +51,9 @@ print(json.dumps({"new": sorted(after - before),
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
 def test_dag_file_does_not_import_heavy_modules(dag_file):
-    result = subprocess.run([sys.executable, "-c", _PROBE, str(dag_file)], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(dag_file)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     imported = json.loads(result.stdout.strip().splitlines()[-1])
     new_heavy = [m for m in imported["new"] if m.split(".")[0] in HEAVY]

@@ -38,8 +38,12 @@ def rows(url: str, sql: str) -> list[tuple]:
 
 
 def test_dag_loads_then_identical_rerun_loads_nothing(airflow_db, httpserver, make_settings, warehouse_url):
-    api = FakeWorldBank(values=synthetic_values(
-        ["BX.TRF.PWKR.CD.DT", "BX.TRF.PWKR.DT.GD.ZS", "NY.GDP.MKTP.CD", "SM.POP.NETM"], range(2018, 2024)))
+    api = FakeWorldBank(
+        values=synthetic_values(
+            ["BX.TRF.PWKR.CD.DT", "BX.TRF.PWKR.DT.GD.ZS", "NY.GDP.MKTP.CD", "SM.POP.NETM"],
+            range(2018, 2024),
+        )
+    )
     make_settings(worldbank_base_url=api.install(httpserver), warehouse_url=warehouse_url)
     dag = load_dag()
 
@@ -48,8 +52,11 @@ def test_dag_loads_then_identical_rerun_loads_nothing(airflow_db, httpserver, ma
     assert states(first)["load"] == "success"
     facts = "SELECT count(*) FROM dw.fact_indicator_value"
     assert scalar(warehouse_url, facts) == 4 * 5 * 6
-    remittances = rows(warehouse_url, "SELECT country_code, year, remittances_received_usd,"
-                       " remittances_received_pct_gdp, gdp_usd FROM reporting.remittances ORDER BY 1, 2")
+    remittances = rows(
+        warehouse_url,
+        "SELECT country_code, year, remittances_received_usd,"
+        " remittances_received_pct_gdp, gdp_usd FROM reporting.remittances ORDER BY 1, 2",
+    )
     assert len(remittances) == 5 * 6
     assert ("TJK", 2023, 43000003.0, 10.0, 43000003.0) in remittances  # synthetic payload values
 
@@ -57,8 +64,14 @@ def test_dag_loads_then_identical_rerun_loads_nothing(airflow_db, httpserver, ma
     assert str(second.state) == "success", states(second)
     assert states(second)["load"] == "skipped" and states(second)["is_new_release"] == "success"
     assert scalar(warehouse_url, facts) == 4 * 5 * 6
-    assert rows(warehouse_url, "SELECT country_code, year, remittances_received_usd,"
-                " remittances_received_pct_gdp, gdp_usd FROM reporting.remittances ORDER BY 1, 2") == remittances
+    assert (
+        rows(
+            warehouse_url,
+            "SELECT country_code, year, remittances_received_usd,"
+            " remittances_received_pct_gdp, gdp_usd FROM reporting.remittances ORDER BY 1, 2",
+        )
+        == remittances
+    )
     runs = rows(warehouse_url, "SELECT dag_id, status FROM etl.load_run ORDER BY load_id")
     assert runs == [("worldbank_indicators", "success"), ("worldbank_indicators", "skipped")]
 
@@ -67,8 +80,10 @@ def test_dag_with_a_broken_payload_loads_nothing(airflow_db, httpserver, make_se
     values = synthetic_values(["BX.TRF.PWKR.CD.DT"], range(2020, 2024))
     values["BX.TRF.PWKR.CD.DT"][3]["countryiso3code"] = "tj"
     warehouse_url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    make_settings(worldbank_base_url=FakeWorldBank(values=values).install(httpserver),
-                  warehouse_url=warehouse_url)
+    make_settings(
+        worldbank_base_url=FakeWorldBank(values=values).install(httpserver),
+        warehouse_url=warehouse_url,
+    )
 
     dag_run = load_dag().test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
 
@@ -77,7 +92,12 @@ def test_dag_with_a_broken_payload_loads_nothing(airflow_db, httpserver, make_se
     validate_ti = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "validate")
     assert validate_ti.try_number == 1  # a failed validation is not retried
     assert scalar(warehouse_url, "SELECT count(*) FROM dw.fact_indicator_value") == 0
-    failed = rows(warehouse_url, "SELECT expectation_type, column_name, sample_values FROM etl.validation_result"
-                  " WHERE NOT success ORDER BY expectation_type")
+    failed = rows(
+        warehouse_url,
+        "SELECT expectation_type, column_name, sample_values FROM etl.validation_result"
+        " WHERE NOT success ORDER BY expectation_type",
+    )
     assert ("expect_column_values_to_match_regex", "country_code", '["tj"]') in failed
-    assert rows(warehouse_url, "SELECT dag_id, status FROM etl.load_run") == [("worldbank_indicators", "validation_failed")]
+    assert rows(warehouse_url, "SELECT dag_id, status FROM etl.load_run") == [
+        ("worldbank_indicators", "validation_failed")
+    ]

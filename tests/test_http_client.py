@@ -64,7 +64,9 @@ def test_404_is_not_retried_and_names_the_url(httpserver, make_settings):
 
 def test_user_agent_is_descriptive(httpserver, make_settings):
     settings = make_settings(http_user_agent="diaspora-test/1.0 (ops@example.org)")
-    httpserver.expect_request("/ua", headers={"User-Agent": "diaspora-test/1.0 (ops@example.org)"}).respond_with_data("ok")
+    httpserver.expect_request(
+        "/ua", headers={"User-Agent": "diaspora-test/1.0 (ops@example.org)"}
+    ).respond_with_data("ok")
 
     assert fetch(build_session(settings), httpserver.url_for("/ua"), settings).content == b"ok"
 

@@ -11,7 +11,12 @@ from diaspora.warehouse import load as warehouse_load
 from diaspora.warehouse.engine import get_engine, migrate
 from tests.worldbank_api import FakeWorldBank, synthetic_values
 
-COUNT_TABLES = ("dw.dim_country", "dw.dim_indicator", "dw.dim_source_release", "dw.fact_indicator_value")
+COUNT_TABLES = (
+    "dw.dim_country",
+    "dw.dim_indicator",
+    "dw.dim_source_release",
+    "dw.fact_indicator_value",
+)
 
 
 def counts(url: str) -> dict[str, int]:
@@ -32,8 +37,13 @@ def run(settings) -> dict:
 def settings_for(httpserver, make_settings, warehouse_url):
     def build(api: FakeWorldBank, **overrides):
         httpserver.clear_all_handlers()  # a new release replaces the previous one
-        return make_settings(worldbank_base_url=api.install(httpserver), warehouse_url=warehouse_url,
-                             worldbank_per_page=25, **overrides)
+        return make_settings(
+            worldbank_base_url=api.install(httpserver),
+            warehouse_url=warehouse_url,
+            worldbank_per_page=25,
+            **overrides,
+        )
+
     return build
 
 
@@ -41,7 +51,9 @@ def test_migrate_is_idempotent(warehouse_url):
     engine = get_engine(warehouse_url)
     assert migrate(engine) == ["0001_core.sql"]
     assert migrate(engine) == []
-    assert query(warehouse_url, "SELECT count(*), min(year), max(year) FROM dw.dim_year") == [(151, 1950, 2100)]
+    assert query(warehouse_url, "SELECT count(*), min(year), max(year) FROM dw.dim_year") == [
+        (151, 1950, 2100)
+    ]
 
 
 def test_load_then_identical_rerun_changes_nothing(settings_for, fake_worldbank, warehouse_url):
@@ -62,31 +74,48 @@ def test_load_then_identical_rerun_changes_nothing(settings_for, fake_worldbank,
 
 
 def test_reporting_view_has_latest_release_nulls_and_flags(settings_for, warehouse_url):
-    values = synthetic_values(["BX.TRF.PWKR.CD.DT", "BX.TRF.PWKR.DT.GD.ZS", "NY.GDP.MKTP.CD"], range(2020, 2024))
+    values = synthetic_values(
+        ["BX.TRF.PWKR.CD.DT", "BX.TRF.PWKR.DT.GD.ZS", "NY.GDP.MKTP.CD"], range(2020, 2024)
+    )
     run(settings_for(FakeWorldBank(values=values, lastupdated="2025-07-01")))
     # A later release revises one value.
-    revised = synthetic_values(["BX.TRF.PWKR.CD.DT", "BX.TRF.PWKR.DT.GD.ZS", "NY.GDP.MKTP.CD"], range(2020, 2024))
+    revised = synthetic_values(
+        ["BX.TRF.PWKR.CD.DT", "BX.TRF.PWKR.DT.GD.ZS", "NY.GDP.MKTP.CD"], range(2020, 2024)
+    )
     for row in revised["BX.TRF.PWKR.CD.DT"]:
         if row["countryiso3code"] == "TJK" and row["date"] == "2023":
             row["value"] = 4633754222
     run(settings_for(FakeWorldBank(values=revised, lastupdated="2025-12-16")))
 
-    tjk = query(warehouse_url, "SELECT remittances_received_usd, release_label, licence FROM reporting.remittances"
-                               " WHERE country_code = 'TJK' AND year = 2023")
+    tjk = query(
+        warehouse_url,
+        "SELECT remittances_received_usd, release_label, licence FROM reporting.remittances"
+        " WHERE country_code = 'TJK' AND year = 2023",
+    )
     assert tjk == [(4633754222.0, "2025-12-16", "CC BY 4.0")]
     # The earlier release still answers "what did release 2025-07-01 say".
-    old = query(warehouse_url, "SELECT f.value FROM dw.fact_indicator_value f JOIN dw.dim_source_release r"
-                               " USING (release_id) WHERE r.release_label = '2025-07-01' AND f.country_code = 'TJK'"
-                               " AND f.year = 2023 AND f.indicator_code = 'BX.TRF.PWKR.CD.DT'")
+    old = query(
+        warehouse_url,
+        "SELECT f.value FROM dw.fact_indicator_value f JOIN dw.dim_source_release r"
+        " USING (release_id) WHERE r.release_label = '2025-07-01' AND f.country_code = 'TJK'"
+        " AND f.year = 2023 AND f.indicator_code = 'BX.TRF.PWKR.CD.DT'",
+    )
     assert old[0][0] != 4633754222.0
-    kgz = query(warehouse_url, "SELECT remittances_received_usd FROM reporting.remittances"
-                               " WHERE country_code = 'KGZ' AND year = 2023")
+    kgz = query(
+        warehouse_url,
+        "SELECT remittances_received_usd FROM reporting.remittances"
+        " WHERE country_code = 'KGZ' AND year = 2023",
+    )
     assert kgz == [(None,)]  # not available stays NULL
-    flags = dict(query(warehouse_url, "SELECT DISTINCT country_code, is_aggregate FROM reporting.remittances"))
+    flags = dict(
+        query(warehouse_url, "SELECT DISTINCT country_code, is_aggregate FROM reporting.remittances")
+    )
     assert flags["WLD"] is True and flags["TJK"] is False
 
 
-def test_failure_mid_load_leaves_the_warehouse_as_it_was(settings_for, fake_worldbank, warehouse_url, monkeypatch):
+def test_failure_mid_load_leaves_the_warehouse_as_it_was(
+    settings_for, fake_worldbank, warehouse_url, monkeypatch
+):
     settings = settings_for(fake_worldbank)
     pipeline.prepare_warehouse(settings)
     landing_dir = pipeline.extract("worldbank_indicators", settings)
@@ -106,7 +135,10 @@ def test_failure_mid_load_leaves_the_warehouse_as_it_was(settings_for, fake_worl
     assert counts(warehouse_url) == dict.fromkeys(COUNT_TABLES, 0) | {"dw.dim_indicator": 0}
     failed = query(warehouse_url, "SELECT status, message FROM etl.load_run")
     assert failed[0][0] == "failed" and "disk full" in failed[0][1]
-    assert query(warehouse_url, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging'") == [(0,)]
+    assert query(
+        warehouse_url,
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging'",
+    ) == [(0,)]
 
 
 def test_a_payload_that_breaks_expectations_loads_nothing(settings_for, warehouse_url):
@@ -123,9 +155,15 @@ def test_a_payload_that_breaks_expectations_loads_nothing(settings_for, warehous
     assert "expect_compound_columns_to_be_unique" in message and "2 unexpected" in message
     assert counts(warehouse_url)["dw.fact_indicator_value"] == 0
     assert counts(warehouse_url)["dw.dim_source_release"] == 0
-    failed = query(warehouse_url, "SELECT expectation_type, unexpected_count, sample_values FROM etl.validation_result"
-                                  " WHERE NOT success ORDER BY expectation_type")
-    assert [f[0] for f in failed] == ["expect_column_values_to_be_between", "expect_compound_columns_to_be_unique"]
+    failed = query(
+        warehouse_url,
+        "SELECT expectation_type, unexpected_count, sample_values FROM etl.validation_result"
+        " WHERE NOT success ORDER BY expectation_type",
+    )
+    assert [f[0] for f in failed] == [
+        "expect_column_values_to_be_between",
+        "expect_compound_columns_to_be_unique",
+    ]
     assert "150.0" in failed[0][2]
     assert query(warehouse_url, "SELECT status FROM etl.load_run") == [("validation_failed",)]
 

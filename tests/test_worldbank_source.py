@@ -61,8 +61,17 @@ def test_parse_keeps_nulls_negatives_and_flags_aggregates(httpserver, fake_world
 
 
 def test_error_body_shows_the_api_message(httpserver, make_settings):
-    error_body = [{"message": [{"id": "120", "key": "Invalid value",
-                                "value": "The provided parameter value is not valid"}]}]
+    error_body = [
+        {
+            "message": [
+                {
+                    "id": "120",
+                    "key": "Invalid value",
+                    "value": "The provided parameter value is not valid",
+                }
+            ]
+        }
+    ]
     # Registered first, so it wins over the look-alike's handlers.
     httpserver.expect_request("/v2/country/all/indicator/BX.TRF.PWKR.CD.DT").respond_with_json(error_body)
     settings = make_settings(worldbank_base_url=FakeWorldBank(values={}).install(httpserver))
@@ -92,8 +101,12 @@ def test_schema_drift_in_a_row_names_the_file_and_field(httpserver, make_setting
     broken["date"] = "2022Q1"
     rows["BX.TRF.PWKR.CD.DT"].append(broken)
     api = FakeWorldBank(values=rows)
-    manifest = _extract(httpserver, api, make_settings,
-                        worldbank_indicators_file=_one_indicator_config(make_settings))
+    manifest = _extract(
+        httpserver,
+        api,
+        make_settings,
+        worldbank_indicators_file=_one_indicator_config(make_settings),
+    )
     with pytest.raises(ParseError, match=r"page-0001\.json: field 'date' is not a year: '2022Q1'"):
         _parse(manifest, make_settings)
 

@@ -22,9 +22,21 @@ UMC = {"id": "UMC", "iso2code": "XT", "value": "Upper middle income"}
 COUNTRIES = [
     {"id": "TJK", "iso2Code": "TJ", "name": "Tajikistan", "region": ECS, "incomeLevel": LMC},
     {"id": "KGZ", "iso2Code": "KG", "name": "Kyrgyz Republic", "region": ECS, "incomeLevel": LMC},
-    {"id": "RUS", "iso2Code": "RU", "name": "Russian Federation", "region": ECS, "incomeLevel": UMC},
+    {
+        "id": "RUS",
+        "iso2Code": "RU",
+        "name": "Russian Federation",
+        "region": ECS,
+        "incomeLevel": UMC,
+    },
     {"id": "WLD", "iso2Code": "1W", "name": "World", "region": AGG, "incomeLevel": AGG},
-    {"id": "ECS", "iso2Code": "Z7", "name": "Europe & Central Asia", "region": AGG, "incomeLevel": AGG},
+    {
+        "id": "ECS",
+        "iso2Code": "Z7",
+        "name": "Europe & Central Asia",
+        "region": AGG,
+        "incomeLevel": AGG,
+    },
 ]
 NAMES = {c["id"]: c["name"] for c in COUNTRIES}
 ISO2 = {c["id"]: c["iso2Code"] for c in COUNTRIES}
@@ -80,8 +92,14 @@ class FakeWorldBank:
         chunk = rows[(page - 1) * per_page : page * per_page]
         if self.drop_page == page:
             chunk = []
-        meta = {"page": page, "pages": pages, "per_page": per_page, "total": len(rows),
-                "sourceid": "2", "lastupdated": self.lastupdated}
+        meta = {
+            "page": page,
+            "pages": pages,
+            "per_page": per_page,
+            "total": len(rows),
+            "sourceid": "2",
+            "lastupdated": self.lastupdated,
+        }
         body = [meta, chunk or None]
         return Response(json.dumps(body), content_type="application/json;charset=utf-8")
 

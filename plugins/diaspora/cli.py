@@ -1,8 +1,8 @@
 """``diaspora`` command: schema, DAG runs without a scheduler, and reports.
 
-    diaspora db upgrade          create or migrate the warehouse schema
-    diaspora run-dags [DAG ...]  run DAGs once in-process (dag.test), sources before reporting
-    diaspora report              print the latest remittances per country
+diaspora db upgrade          create or migrate the warehouse schema
+diaspora run-dags [DAG ...]  run DAGs once in-process (dag.test), sources before reporting
+diaspora report              print the latest remittances per country
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _dag_order(dags: dict) -> list[str]:
     """Clock-scheduled (source) DAGs first, then those scheduled on their Assets."""
+
     def is_asset_scheduled(dag) -> bool:  # noqa: ANN001
         return type(dag.timetable).__name__ == "AssetTriggeredTimetable"
 
@@ -67,8 +68,9 @@ def _run_dags(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="diaspora", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="diaspora", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     db = commands.add_parser("db", help="warehouse schema")

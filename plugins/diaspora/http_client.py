@@ -114,7 +114,11 @@ def fetch(
     if response.status_code != 200:
         raise SourceError(
             f"GET {shown} answered HTTP {response.status_code} {response.reason or ''}".rstrip()
-            + (f" after {settings.http_max_retries} retries" if response.status_code in RETRY_STATUSES else "")
+            + (
+                f" after {settings.http_max_retries} retries"
+                if response.status_code in RETRY_STATUSES
+                else ""
+            )
             + f": {response.text[:300]!r}"
         )
     return Fetched(

@@ -100,5 +100,5 @@ def build_source_dag(
 
         landing_dir = extract()
         prepare_warehouse() >> landing_dir
-        is_new_release(landing_dir) >> parse(landing_dir) >> validate(landing_dir) >> load(landing_dir)
+        (is_new_release(landing_dir) >> parse(landing_dir) >> validate(landing_dir) >> load(landing_dir))
     return dag

@@ -60,7 +60,11 @@ def prepare_warehouse(settings: Settings | None = None) -> list[str]:
     """Create or migrate the warehouse schema; return the migrations applied now."""
     settings = settings or get_settings()
     applied = migrate(get_engine(settings.warehouse_url))
-    log.info("Warehouse %s ready; migrations applied now: %s", safe_url(settings.warehouse_url), applied or "none")
+    log.info(
+        "Warehouse %s ready; migrations applied now: %s",
+        safe_url(settings.warehouse_url),
+        applied or "none",
+    )
     return applied
 
 
@@ -84,9 +88,7 @@ def extract(source_key: str, settings: Settings | None = None) -> str:
     return manifest.directory
 
 
-def is_new_release(
-    landing_dir: str, settings: Settings | None = None, run: RunContext | None = None
-) -> bool:
+def is_new_release(landing_dir: str, settings: Settings | None = None, run: RunContext | None = None) -> bool:
     """False when byte-identical payloads were already loaded: the run then loads nothing."""
     settings = settings or get_settings()
     manifest = Manifest.read(landing_dir)
@@ -102,8 +104,12 @@ def is_new_release(
     started = datetime.now(UTC)
     with engine.begin() as conn:
         record_load_run(
-            conn, source=manifest.source, status="skipped", started_at=started,
-            run=run or RunContext(), message=message,
+            conn,
+            source=manifest.source,
+            status="skipped",
+            started_at=started,
+            run=run or RunContext(),
+            message=message,
         )
     return False
 
@@ -133,9 +139,7 @@ def _row_count_bounds(previous: int | None, tolerance: float) -> dict:
     }
 
 
-def validate(
-    landing_dir: str, settings: Settings | None = None, run: RunContext | None = None
-) -> StepResult:
+def validate(landing_dir: str, settings: Settings | None = None, run: RunContext | None = None) -> StepResult:
     """Run the source's suite on the parsed fact frame; record every outcome; raise if any failed."""
     settings = settings or get_settings()
     run = run or RunContext()
@@ -176,8 +180,14 @@ def validate(
         record_validation_results(conn, rows)
         if not report.success:
             record_load_run(
-                conn, source=info.key, status="validation_failed", started_at=started_at, run=run,
-                rows_in=len(fact), rows_loaded=0, message=report.failure_message(info.key),
+                conn,
+                source=info.key,
+                status="validation_failed",
+                started_at=started_at,
+                run=run,
+                rows_in=len(fact),
+                rows_loaded=0,
+                message=report.failure_message(info.key),
             )
     if not report.success:
         raise ValidationFailed(report.failure_message(info.key), [f.__dict__ for f in report.failures])
@@ -227,15 +237,28 @@ def load(landing_dir: str, settings: Settings | None = None, run: RunContext | N
             loaded = merge(conn, info.fact_table, fact.assign(release_id=release_id))
             message = f"Loaded {loaded} rows of release {release.release_label} into {info.fact_table}"
             record_load_run(
-                conn, source=info.key, status="success", started_at=started_at, run=run,
-                release=release, release_id=release_id, rows_in=len(fact), rows_loaded=loaded,
+                conn,
+                source=info.key,
+                status="success",
+                started_at=started_at,
+                run=run,
+                release=release,
+                release_id=release_id,
+                rows_in=len(fact),
+                rows_loaded=loaded,
                 message=message,
             )
     except Exception as exc:
         with engine.begin() as conn:
             record_load_run(
-                conn, source=info.key, status="failed", started_at=started_at, run=run,
-                release=release, rows_in=len(fact), rows_loaded=0,
+                conn,
+                source=info.key,
+                status="failed",
+                started_at=started_at,
+                run=run,
+                release=release,
+                rows_in=len(fact),
+                rows_loaded=0,
                 message=f"{type(exc).__name__}: {exc}"[:2000],
             )
         raise
@@ -257,4 +280,3 @@ def run_source(source_key: str, settings: Settings | None = None, run: RunContex
         "validate": validate(landing_dir, settings, run).as_dict(),
         "load": load(landing_dir, settings, run).as_dict(),
     }
-

@@ -46,5 +46,7 @@ def format_remittances(rows: list[dict]) -> str:
         )
     sources = sorted({(r["source_dataset"], r["release_label"], r["licence"]) for r in rows})
     lines.append("")
-    lines += [f"Source: {dataset}, release {release}; licence {licence}." for dataset, release, licence in sources]
+    lines += [
+        f"Source: {dataset}, release {release}; licence {licence}." for dataset, release, licence in sources
+    ]
     return "\n".join(lines)

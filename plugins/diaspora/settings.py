@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     http_max_retries: int = Field(default=5, ge=0)
     http_backoff_factor: float = Field(default=1.0, ge=0)
     http_user_agent: str = Field(
-        default="diaspora-warehouse/0.1 (diaspora statistics pipeline; set DIASPORA_HTTP_USER_AGENT to add a contact)"
+        default="diaspora-warehouse/0.1 (diaspora statistics pipeline)",
+        description="User-Agent sent to sources; some refuse generic ones. Add a contact address.",
     )
     row_count_tolerance: float = Field(
         default=0.2,

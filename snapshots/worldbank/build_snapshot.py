@@ -35,7 +35,13 @@ COUNTRIES = [
     {"id": "TJK", "iso2Code": "TJ", "name": "Tajikistan", "region": ECS, "incomeLevel": LMC},
     {"id": "UZB", "iso2Code": "UZ", "name": "Uzbekistan", "region": ECS, "incomeLevel": LMC},
     {"id": "WLD", "iso2Code": "1W", "name": "World", "region": AGG, "incomeLevel": AGG},
-    {"id": "ECS", "iso2Code": "Z7", "name": "Europe & Central Asia", "region": AGG, "incomeLevel": AGG},
+    {
+        "id": "ECS",
+        "iso2Code": "Z7",
+        "name": "Europe & Central Asia",
+        "region": AGG,
+        "incomeLevel": AGG,
+    },
 ]
 NAMES = {
     "BX.TRF.PWKR.CD.DT": "Personal remittances, received (current US$)",
@@ -53,15 +59,29 @@ POPULATION_TJK = {2022: 10182229, 2023: 10389808}  # real: UN WPP as carried by 
 
 
 def page(rows: list | None, total: int) -> list:
-    meta = {"page": 1, "pages": 1 if total else 0, "per_page": 1000, "total": total,
-            "sourceid": "2", "sourcename": "World Development Indicators", "lastupdated": RELEASE}
+    meta = {
+        "page": 1,
+        "pages": 1 if total else 0,
+        "per_page": 1000,
+        "total": total,
+        "sourceid": "2",
+        "sourcename": "World Development Indicators",
+        "lastupdated": RELEASE,
+    }
     return [meta, rows]
 
 
 def row(code: str, iso3: str, year: int, value: float | int | None) -> dict:
-    return {"indicator": {"id": code, "value": NAMES[code]},
-            "country": {"id": ISO2[iso3], "value": NAME[iso3]}, "countryiso3code": iso3,
-            "date": str(year), "value": value, "unit": "", "obs_status": "", "decimal": 0}
+    return {
+        "indicator": {"id": code, "value": NAMES[code]},
+        "country": {"id": ISO2[iso3], "value": NAME[iso3]},
+        "countryiso3code": iso3,
+        "date": str(year),
+        "value": value,
+        "unit": "",
+        "obs_status": "",
+        "decimal": 0,
+    }
 
 
 def build() -> dict:

@@ -111,8 +111,7 @@ def decode_page(content: bytes, where: str) -> tuple[dict, list[dict]]:
         raise SourceError(f"{where}: the body is not JSON ({content[:200]!r})") from exc
     if isinstance(body, list) and body and isinstance(body[0], dict) and "message" in body[0]:
         messages = "; ".join(
-            f"{m.get('id', '?')} {m.get('key', '')}: {m.get('value', '')}".strip()
-            for m in body[0]["message"]
+            f"{m.get('id', '?')} {m.get('key', '')}: {m.get('value', '')}".strip() for m in body[0]["message"]
         )
         raise SourceError(f"{where}: the World Bank API answered with an error: {messages}")
     if not (isinstance(body, list) and len(body) == 2 and isinstance(body[0], dict)):
@@ -233,12 +232,8 @@ def parse_countries(manifest: Manifest) -> pd.DataFrame:
                 "name": row["name"],
                 "wb_region_code": None if is_aggregate else region_id,
                 "wb_region": None if is_aggregate else _nested(row, "region", "value", where),
-                "wb_income_group_code": None
-                if is_aggregate
-                else _nested(row, "incomeLevel", "id", where),
-                "wb_income_group": None
-                if is_aggregate
-                else _nested(row, "incomeLevel", "value", where),
+                "wb_income_group_code": None if is_aggregate else _nested(row, "incomeLevel", "id", where),
+                "wb_income_group": None if is_aggregate else _nested(row, "incomeLevel", "value", where),
                 "is_aggregate": is_aggregate,
             }
         )

@@ -83,10 +83,7 @@ def migrate(engine: sa.Engine) -> list[str]:
             for statement in split_statements(path.read_text()):
                 conn.exec_driver_sql(statement)
             conn.execute(
-                sa.text(
-                    "INSERT INTO etl.schema_migration (version, name, applied_at)"
-                    " VALUES (:v, :n, :t)"
-                ),
+                sa.text("INSERT INTO etl.schema_migration (version, name, applied_at) VALUES (:v, :n, :t)"),
                 {"v": version, "n": path.name, "t": datetime.now(UTC)},
             )
             applied_now.append(path.name)

@@ -100,9 +100,7 @@ def merge(conn: sa.Connection, table: str, frame: pd.DataFrame) -> int:
     bulk_insert(conn, staging, frame)
     updates = [c for c in columns if c not in key]
     action = (
-        "DO UPDATE SET " + ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in updates)
-        if updates
-        else "DO NOTHING"
+        "DO UPDATE SET " + ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in updates) if updates else "DO NOTHING"
     )
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({_quote_columns(columns)}) "
