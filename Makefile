@@ -66,7 +66,7 @@ format: install
 	$(BIN)/ruff format .
 
 airflow: airflow-db
-	$(BIN)/airflow standalone
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow standalone
 
 clean:
 	rm -rf $(VENV) $(BOOTSTRAP) .airflow data/parsed
