@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 from diaspora.errors import ValidationFailed
 from diaspora.http_client import build_session
@@ -118,6 +119,12 @@ def _parsed_dir(settings: Settings, manifest: Manifest) -> Path:
     return settings.parsed_dir / manifest.source / manifest.landing_id
 
 
+def _parsed_landing(landing_dir: str, settings: Settings) -> tuple[Manifest, ModuleType, ParsedDataset]:
+    """The manifest of a landing, its source module and the frames the parse step wrote."""
+    manifest = Manifest.read(landing_dir)
+    return manifest, get_source(manifest.source), ParsedDataset.read(_parsed_dir(settings, manifest))
+
+
 def parse(landing_dir: str, settings: Settings | None = None) -> StepResult:
     """Parse the landed payloads into typed frames (parquet beside the landing's id)."""
     settings = settings or get_settings()
@@ -144,10 +151,8 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
     settings = settings or get_settings()
     run = run or RunContext()
     started_at, started = datetime.now(UTC), time.perf_counter()
-    manifest = Manifest.read(landing_dir)
-    source = get_source(manifest.source)
+    manifest, source, parsed = _parsed_landing(landing_dir, settings)
     info = source.INFO
-    parsed = ParsedDataset.read(_parsed_dir(settings, manifest))
     fact = parsed.frames[info.fact_table]
     engine = get_engine(settings.warehouse_url)
     parameters = {
@@ -196,7 +201,7 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
     return StepResult(info.key, landing_dir, len(fact), time.perf_counter() - started, message)
 
 
-def _release_info(manifest: Manifest, source) -> ReleaseInfo:  # noqa: ANN001 - a source module
+def _release_info(manifest: Manifest, source: ModuleType) -> ReleaseInfo:
     info = source.INFO
     return ReleaseInfo(
         source=info.key,
@@ -222,10 +227,8 @@ def load(landing_dir: str, settings: Settings | None = None, run: RunContext | N
     settings = settings or get_settings()
     run = run or RunContext()
     started_at, started = datetime.now(UTC), time.perf_counter()
-    manifest = Manifest.read(landing_dir)
-    source = get_source(manifest.source)
+    manifest, source, parsed = _parsed_landing(landing_dir, settings)
     info = source.INFO
-    parsed = ParsedDataset.read(_parsed_dir(settings, manifest))
     release = _release_info(manifest, source)
     fact = parsed.frames[info.fact_table].drop(columns=list(info.validation_only_columns))
     engine = get_engine(settings.warehouse_url)
