@@ -33,6 +33,7 @@ from diaspora.warehouse.load import (
     register_release,
     to_json_text,
 )
+from diaspora.warehouse.reference import sync_reference_data
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,16 @@ class StepResult:
 
 
 def prepare_warehouse(settings: Settings | None = None) -> list[str]:
-    """Create or migrate the warehouse schema; return the migrations applied now."""
+    """Create or migrate the schema and sync reference data; return the migrations applied now."""
     settings = settings or get_settings()
-    applied = migrate(get_engine(settings.warehouse_url))
+    engine = get_engine(settings.warehouse_url)
+    applied = migrate(engine)
+    synced = sync_reference_data(engine)
     log.info(
-        "Warehouse %s ready; migrations applied now: %s",
+        "Warehouse %s ready; migrations applied now: %s; reference rows synced: %s",
         safe_url(settings.warehouse_url),
         applied or "none",
+        synced,
     )
     return applied
 

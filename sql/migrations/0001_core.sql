@@ -7,10 +7,14 @@ CREATE SCHEMA IF NOT EXISTS etl;
 CREATE SCHEMA IF NOT EXISTS reporting;
 
 CREATE TABLE IF NOT EXISTS dw.dim_country (
-    country_code         VARCHAR(3) PRIMARY KEY,  -- ISO 3166-1 alpha-3; publisher's code for aggregates
+    -- ISO 3166-1 alpha-3 for countries (user-assigned X.. codes for the few without one),
+    -- the World Bank's code for its aggregates; 'M49:<code>' for UN aggregates and residuals.
+    country_code         TEXT PRIMARY KEY,
+    area_type            TEXT NOT NULL,           -- country | aggregate | residual
     iso2                 VARCHAR(2),
     m49                  INTEGER,
     name                 TEXT NOT NULL,
+    name_official        TEXT,
     wb_region_code       TEXT,
     wb_region            TEXT,
     wb_income_group_code TEXT,
@@ -57,7 +61,7 @@ CREATE TABLE IF NOT EXISTS dw.dim_source_release (
 );
 
 CREATE TABLE IF NOT EXISTS dw.fact_indicator_value (
-    country_code   VARCHAR(3) NOT NULL,
+    country_code   TEXT NOT NULL,
     indicator_code TEXT NOT NULL,
     year           INTEGER NOT NULL,
     release_id     BIGINT NOT NULL,

@@ -18,6 +18,7 @@ import pandas as pd
 import requests
 import yaml
 
+from diaspora.countries import country_table
 from diaspora.errors import ConfigError, ParseError, SourceError
 from diaspora.http_client import fetch
 from diaspora.landing import Landing, Manifest
@@ -218,6 +219,7 @@ def _nested(row: dict, field: str, key: str, where: str) -> str | None:
 
 
 def parse_countries(manifest: Manifest) -> pd.DataFrame:
+    """dim_country rows: World Bank regions and income groups on the conformed country rows."""
     records = []
     for where, row in _landed_rows(manifest, "country/"):
         for field in ("id", "iso2Code", "name", "region"):
@@ -228,6 +230,7 @@ def parse_countries(manifest: Manifest) -> pd.DataFrame:
         records.append(
             {
                 "country_code": row["id"],
+                "area_type": "aggregate" if is_aggregate else "country",
                 "iso2": row["iso2Code"] or None,
                 "name": row["name"],
                 "wb_region_code": None if is_aggregate else region_id,
@@ -238,9 +241,16 @@ def parse_countries(manifest: Manifest) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame.from_records(records)
-    duplicated = frame["country_code"][frame["country_code"].duplicated()].tolist() if records else []
+    if frame.empty:
+        raise ParseError(f"{manifest.directory}/country: the API listed no countries")
+    duplicated = frame["country_code"][frame["country_code"].duplicated()].tolist()
     if duplicated:
         raise ParseError(f"{manifest.directory}/country: duplicated country ids {duplicated[:5]}")
+    # Countries take their names and codes from the conformed table, shared with every source.
+    conformed = country_table().set_index("country_code")[["iso2", "name"]]
+    known = frame["country_code"].isin(conformed.index) & ~frame["is_aggregate"]
+    frame.loc[known, "name"] = conformed.loc[frame.loc[known, "country_code"], "name"].to_numpy()
+    frame.loc[known, "iso2"] = conformed.loc[frame.loc[known, "country_code"], "iso2"].to_numpy()
     return frame
 
 

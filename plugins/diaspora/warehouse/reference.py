@@ -1,0 +1,24 @@
+"""Reference data every source shares: conformed countries, UN areas and dated country groups."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from diaspora.countries import country_groups, country_table, un_area_rows
+from diaspora.warehouse.load import bulk_insert, merge
+
+
+def sync_reference_data(engine: sa.Engine) -> dict[str, int]:
+    """Upsert countries and UN areas; replace group memberships with the reference file's."""
+    countries = pd.concat([country_table(), un_area_rows()], ignore_index=True)
+    groups, members = country_groups()
+    with engine.begin() as conn:
+        merged = {
+            "dw.dim_country": merge(conn, "dw.dim_country", countries),
+            "dw.dim_country_group": merge(conn, "dw.dim_country_group", groups),
+        }
+        # Memberships are replaced wholesale, so a date corrected in the file is corrected here.
+        conn.exec_driver_sql("DELETE FROM dw.bridge_country_group")
+        merged["dw.bridge_country_group"] = bulk_insert(conn, "dw.bridge_country_group", members)
+    return merged
