@@ -63,7 +63,7 @@ def country_table() -> pd.DataFrame:
             "country_code": data["ISO3"],
             "area_type": "country",
             # A few ISO2 cells are patterns ("^GR$|^EL$"): the first code is the ISO one.
-        "iso2": data["ISO2"].str.extract(r"([A-Z]{2})", expand=False),
+            "iso2": data["ISO2"].str.extract(r"([A-Z]{2})", expand=False),
             "m49": pd.to_numeric(data["UNcode"].replace("", None)).astype("Int64"),
             "name": data["name_short"],
             "name_official": data["name_official"].replace("", None),

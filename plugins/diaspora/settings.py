@@ -33,6 +33,23 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "config" / "worldbank_indicators.yml",
         description="YAML list of World Bank indicators to pull.",
     )
+    undesa_ims_url: str = Field(
+        default=(
+            "https://www.un.org/development/desa/pd/sites/www.un.org.development.desa.pd/files/"
+            "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
+        ),
+        description="UN DESA International Migrant Stock workbook (by destination, origin and sex).",
+    )
+    undesa_total_tolerance: float = Field(
+        default=0.005,
+        ge=0,
+        description="Allowed relative gap between a destination's sum over origins and its total row.",
+    )
+    excel_engine: str = Field(
+        default="calamine",
+        pattern="^(calamine|openpyxl)$",
+        description="pandas engine that reads Excel workbooks (calamine is several times faster).",
+    )
     expectations_dir: Path = Field(default=PROJECT_ROOT / "expectations")
     http_connect_timeout: float = Field(default=10.0, gt=0)
     http_read_timeout: float = Field(default=60.0, gt=0)

@@ -12,6 +12,7 @@ from types import ModuleType
 # source key (= DAG id) → module; a new source adds one line here.
 SOURCE_MODULES: dict[str, str] = {
     "worldbank_indicators": "diaspora.sources.worldbank",
+    "undesa_migrant_stock": "diaspora.sources.undesa",
 }
 
 

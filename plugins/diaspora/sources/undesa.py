@@ -1,0 +1,312 @@
+"""UN DESA International Migrant Stock: migrants by destination, origin and sex, 1990–2024.
+
+Extract lands the workbook unchanged. Parse finds the header row of sheet ``Table 1`` by its
+content, checks every expected column (a renamed or missing one is named), turns ``..`` and
+empty cells into NULL, strips footnote markers from names, drops the exact duplicate rows the
+workbook carries (Australia/New Zealand), resolves UN M49 location codes to conformed
+countries, aggregates and residual categories, and melts the 24 year × sex columns into
+``fact_migrant_stock`` rows. Consistency checks (male + female = both, a destination's sum over
+origins = its total row) are computed here as helper columns that the suite then checks.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pandas as pd
+import requests
+
+from diaspora.countries import resolve_m49
+from diaspora.errors import ParseError, SourceError
+from diaspora.http_client import fetch
+from diaspora.landing import Landing, Manifest
+from diaspora.settings import Settings
+from diaspora.sources.base import ParsedDataset, SourceInfo
+
+SHEET = "Table 1"
+ID_COLUMNS = [
+    "Index",
+    "Region, development group, country or area of destination",
+    "Coverage",
+    "Data type",
+    "Location code of destination",
+    "Region, development group, country or area of origin",
+    "Location code of origin",
+]
+YEARS = [1990, 1995, 2000, 2005, 2010, 2015, 2020, 2024]
+SEXES = ["both", "male", "female"]  # the workbook's order of the three year blocks
+WORLD = 900
+NOT_AVAILABLE = {"..", "", "-", "…"}
+VALUE_COLUMNS = [f"{sex}_{year}" for sex in SEXES for year in YEARS]
+
+INFO = SourceInfo(
+    key="undesa_migrant_stock",
+    publisher="United Nations, Department of Economic and Social Affairs, Population Division",
+    dataset="International Migrant Stock",
+    licence="CC BY 3.0 IGO",
+    citation=(
+        "United Nations Department of Economic and Social Affairs, Population Division (2024). "
+        "International Migrant Stock 2024. CC BY 3.0 IGO."
+    ),
+    fact_table="dw.fact_migrant_stock",
+    suite="undesa_migrant_stock",
+    dimension_tables=("dw.dim_country",),
+    validation_only_columns=("sex_gap", "destination_total_gap", "unresolved_location"),
+)
+
+
+# --- extract ---------------------------------------------------------------------------------
+
+
+def _file_name(url: str) -> str:
+    return Path(urlsplit(url).path).name or "migrant_stock.xlsx"
+
+
+def extract(settings: Settings, session: requests.Session, landing: Landing) -> str | None:
+    """Land the workbook; refuse anything that is not an xlsx (a zip) with the reason."""
+    fetched = fetch(session, settings.undesa_ims_url, settings)
+    if not fetched.content.startswith(b"PK"):
+        raise SourceError(
+            f"{fetched.url}: expected an .xlsx workbook, got {fetched.content_type or 'unknown type'} "
+            f"starting {fetched.content[:80]!r}. The server may refuse our User-Agent "
+            "(DIASPORA_HTTP_USER_AGENT) or the URL (DIASPORA_UNDESA_IMS_URL) may have moved."
+        )
+    name = _file_name(settings.undesa_ims_url)
+    landing.store(name, fetched.url, fetched.content, fetched.fetched_at)
+    edition = re.search(r"(19|20)\d{2}", name)
+    return f"IMS {edition.group(0)}" if edition else name
+
+
+def release_url(settings: Settings) -> str:
+    return settings.undesa_ims_url
+
+
+def release_date(label: str | None) -> date | None:
+    match = re.search(r"(19|20)\d{2}", label or "")
+    return date(int(match.group(0)), 1, 1) if match else None
+
+
+# --- parse -----------------------------------------------------------------------------------
+
+
+def _normalise(cell: object) -> str:
+    return re.sub(r"\s+", " ", str(cell)).strip() if cell is not None and not pd.isna(cell) else ""
+
+
+def _year(cell: object) -> int | None:
+    try:
+        return int(float(str(cell).strip()))
+    except ValueError:
+        return None
+
+
+def find_header(sheet: pd.DataFrame, where: str) -> int:
+    """Index of the row whose first cell is 'Index' and that names the origin code column."""
+    for position, row in enumerate(sheet.itertuples(index=False)):
+        cells = [_normalise(c) for c in row]
+        if cells and cells[0] == "Index" and any("Location code" in c for c in cells):
+            return position
+    raise ParseError(f"{where}: no header row (a row starting with 'Index') in sheet '{SHEET}'")
+
+
+def check_header(cells: list[str], where: str) -> None:
+    """Schema drift: every expected column, in place, or an error that names it."""
+    problems = []
+    for position, expected in enumerate(ID_COLUMNS):
+        found = cells[position] if position < len(cells) else "(no column)"
+        if found != expected:
+            problems.append(f"column {position + 1} should be '{expected}' but is '{found}'")
+    for block, sex in enumerate(SEXES):
+        for offset, expected_year in enumerate(YEARS):
+            position = len(ID_COLUMNS) + block * len(YEARS) + offset
+            found = cells[position] if position < len(cells) else "(no column)"
+            if _year(found) != expected_year:
+                problems.append(
+                    f"column {position + 1} should be year {expected_year} ({sex}) but is '{found}'"
+                )
+    if problems:
+        raise ParseError(f"{where}: the sheet '{SHEET}' changed shape: " + "; ".join(problems))
+
+
+def _numbers(column: pd.Series, header: str, first_row: int, where: str) -> pd.Series:
+    """Counts as floats; '..' and empty mean not available (NULL); anything else is an error."""
+    text = column.astype("string").str.strip()
+    missing = column.isna() | text.isin(NOT_AVAILABLE)
+    values = pd.to_numeric(text.where(~missing), errors="coerce")
+    bad = values.isna() & ~missing
+    if bad.any():
+        rows = [first_row + i for i in bad[bad].index[:5]]
+        raise ParseError(
+            f"{where}: column '{header}' has values that are not numbers at Excel rows {rows}: "
+            f"{column[bad].head(5).tolist()}"
+        )
+    return values.astype("float64")
+
+
+def read_table(path: Path, engine: str = "calamine") -> pd.DataFrame:
+    """The data rows of ``Table 1`` as a wide frame with normalised column names."""
+    where = str(path)
+    try:
+        # keep_default_na=False: only the workbook's own markers mean "not available", not "n/a" etc.
+        sheet = pd.read_excel(
+            path, sheet_name=SHEET, header=None, engine=engine, dtype=object, keep_default_na=False
+        )
+    except ValueError as exc:
+        raise ParseError(f"{where}: cannot read sheet '{SHEET}': {exc}") from exc
+    header = find_header(sheet, where)
+    cells = [_normalise(c) for c in sheet.iloc[header]]
+    check_header(cells, where)
+    data = sheet.iloc[header + 1 :, : len(ID_COLUMNS) + len(VALUE_COLUMNS)].copy()
+    data.columns = ID_COLUMNS + VALUE_COLUMNS
+    # Rows with neither location code are blank separators or footnotes below the table.
+    data = data[data[ID_COLUMNS[4]].map(_normalise).ne("") | data[ID_COLUMNS[6]].map(_normalise).ne("")]
+    first_excel_row = header + 2  # 1-based, below the header
+    data.index = range(len(data))
+    frame = pd.DataFrame(
+        {
+            "destination_name": data[ID_COLUMNS[1]].map(_clean_name),
+            "coverage": data[ID_COLUMNS[2]].map(_normalise).replace("", None),
+            "data_type": data[ID_COLUMNS[3]].map(_normalise).replace("", None),
+            "destination_m49": _codes(data[ID_COLUMNS[4]], ID_COLUMNS[4], first_excel_row, where),
+            "origin_name": data[ID_COLUMNS[5]].map(_clean_name),
+            "origin_m49": _codes(data[ID_COLUMNS[6]], ID_COLUMNS[6], first_excel_row, where),
+        }
+    )
+    for column, (sex, year) in zip(VALUE_COLUMNS, [(s, y) for s in SEXES for y in YEARS], strict=True):
+        frame[column] = _numbers(data[column], f"{year} ({sex})", first_excel_row, where)
+    return frame
+
+
+def _clean_name(cell: object) -> str:
+    """Names without footnote markers ('Bonaire*' → 'Bonaire')."""
+    return _normalise(cell).rstrip("*").strip()
+
+
+def _codes(column: pd.Series, header: str, first_row: int, where: str) -> pd.Series:
+    codes = pd.to_numeric(column, errors="coerce")
+    bad = codes.isna() | (codes % 1 != 0)
+    if bad.any():
+        rows = [first_row + i for i in bad[bad].index[:5]]
+        raise ParseError(f"{where}: column '{header}' has codes that are not integers at Excel rows {rows}")
+    return codes.astype("int64")
+
+
+def drop_duplicate_rows(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Exact duplicates (the workbook lists Australia/New Zealand twice) go; conflicting ones fail."""
+    key = ["destination_m49", "origin_m49"]
+    frame = frame.drop_duplicates(subset=key + VALUE_COLUMNS)
+    conflicts = frame[frame.duplicated(subset=key, keep=False)]
+    if not conflicts.empty:
+        pairs = conflicts[key].drop_duplicates().head(5).to_records(index=False).tolist()
+        raise ParseError(f"{where}: rows repeat a destination × origin pair with different values: {pairs}")
+    return frame
+
+
+def _resolve(frame: pd.DataFrame, side: str) -> pd.DataFrame:
+    pairs = frame[[f"{side}_m49", f"{side}_name"]].drop_duplicates()
+    resolved = {(m49, name): resolve_m49(int(m49), name) for m49, name in pairs.itertuples(index=False)}
+    locations = [resolved[(m, n)] for m, n in zip(frame[f"{side}_m49"], frame[f"{side}_name"], strict=True)]
+    frame[f"{side}_code"] = [loc.code if loc else None for loc in locations]
+    frame[f"{side}_area_type"] = [loc.area_type if loc else None for loc in locations]
+    return frame
+
+
+def _destination_total_gaps(wide: pd.DataFrame) -> pd.Series:
+    """Per total row (origin World): sum over country and residual origins ÷ total − 1."""
+    parts = wide[wide["origin_area_type"].isin(["country", "residual"])]
+    sums = parts.groupby("destination_m49")[VALUE_COLUMNS].sum(min_count=1)
+    totals = wide[wide["origin_m49"] == WORLD].set_index("destination_m49")[VALUE_COLUMNS]
+    gaps = (sums.reindex(totals.index) / totals.where(totals != 0)) - 1
+    return gaps  # destination_m49 × value column
+
+
+def parse(manifest: Manifest, settings: Settings) -> ParsedDataset:
+    landed = manifest.files[0]
+    path = manifest.path_of(landed.name)
+    wide = drop_duplicate_rows(read_table(path, settings.excel_engine), str(path))
+    wide = _resolve(_resolve(wide, "origin"), "destination")
+    gaps = _destination_total_gaps(wide)
+
+    unresolved = pd.Series(None, index=wide.index, dtype="object")
+    for side in ("origin", "destination"):
+        missing = wide[f"{side}_code"].isna()
+        unresolved[missing] = (
+            side
+            + " "
+            + wide.loc[missing, f"{side}_m49"].astype(str)
+            + " "
+            + wide.loc[missing, f"{side}_name"]
+        )
+    wide["unresolved_location"] = unresolved
+
+    long = wide.melt(
+        id_vars=[
+            "origin_code",
+            "destination_code",
+            "origin_m49",
+            "destination_m49",
+            "data_type",
+            "coverage",
+            "unresolved_location",
+        ],
+        value_vars=VALUE_COLUMNS,
+        var_name="column",
+        value_name="migrants",
+    )
+    long[["sex", "year"]] = long["column"].str.split("_", expand=True)
+    long["year"] = long["year"].astype("int64")
+    long["sex_gap"] = _sex_gaps(wide).reindex(long.index)
+    total_gap = gaps.stack().rename("destination_total_gap").reset_index()
+    total_gap.columns = ["destination_m49", "column", "destination_total_gap"]
+    total_gap["origin_m49"] = WORLD
+    long = long.merge(total_gap, how="left", on=["destination_m49", "origin_m49", "column"])
+    fact = long[
+        [
+            "origin_code",
+            "destination_code",
+            "year",
+            "sex",
+            "migrants",
+            "data_type",
+            "coverage",
+            "sex_gap",
+            "destination_total_gap",
+            "unresolved_location",
+        ]
+    ]
+
+    residuals = wide[wide["origin_area_type"] == "residual"][["origin_code", "origin_m49", "origin_name"]]
+    dims = pd.DataFrame(
+        {
+            "country_code": residuals["origin_code"],
+            "area_type": "residual",
+            "m49": residuals["origin_m49"],
+            "name": residuals["origin_name"],
+            "is_aggregate": False,
+        }
+    ).drop_duplicates("country_code")
+    return ParsedDataset(frames={"dw.dim_country": dims, "dw.fact_migrant_stock": fact})
+
+
+def _sex_gaps(wide: pd.DataFrame) -> pd.Series:
+    """both − male − female per (row, year), on the rows of the 'both' block, in melt order."""
+    gaps = []
+    for sex in SEXES:
+        for year in YEARS:
+            if sex == "both":
+                gap = wide[f"both_{year}"] - wide[f"male_{year}"] - wide[f"female_{year}"]
+            else:
+                gap = pd.Series(float("nan"), index=wide.index)
+            gaps.append(gap.reset_index(drop=True))
+    return pd.concat(gaps, ignore_index=True)
+
+
+def expectation_parameters(parsed: ParsedDataset, settings: Settings) -> dict:
+    return {
+        "expected_years": YEARS,
+        "total_tolerance": settings.undesa_total_tolerance,
+        "negative_total_tolerance": -settings.undesa_total_tolerance,
+    }
