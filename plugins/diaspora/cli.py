@@ -25,9 +25,12 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from diaspora.reporting import format_remittances, latest_remittances
+    from diaspora.reporting import format_profiles, format_remittances, latest_profiles, latest_remittances
 
-    print(format_remittances(latest_remittances(get_settings(), years=args.years)))
+    settings = get_settings()
+    print(format_remittances(latest_remittances(settings, years=args.years)))
+    print()
+    print(format_profiles(latest_profiles(settings)))
     return 0
 
 

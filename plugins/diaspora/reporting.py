@@ -50,3 +50,48 @@ def format_remittances(rows: list[dict]) -> str:
         f"Source: {dataset}, release {release}; licence {licence}." for dataset, release, licence in sources
     ]
     return "\n".join(lines)
+
+
+def latest_profiles(settings: Settings) -> list[dict]:
+    """The latest year of ``reporting.diaspora_profile`` per country."""
+    query = sa.text(
+        "SELECT * FROM (SELECT p.*, row_number() OVER (PARTITION BY country_code ORDER BY year DESC) AS n"
+        "               FROM reporting.diaspora_profile AS p WHERE emigrants IS NOT NULL) AS latest"
+        " WHERE n = 1 ORDER BY country_name"
+    )
+    with get_engine(settings.warehouse_url).connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _count(value: float | None) -> str:
+    return NOT_AVAILABLE if value is None else f"{value:,.0f}"
+
+
+def format_profiles(rows: list[dict]) -> str:
+    if not rows:
+        return "reporting.diaspora_profile is empty: run the undesa_migrant_stock DAG."
+    lines = ["Diaspora profiles (reporting.diaspora_profile, latest year)"]
+    for row in rows:
+        population = (
+            f"{_percent(row['emigrants_pct_of_population'])}% of the population of {row['population_year']}"
+            if row["population"] is not None
+            else f"population {NOT_AVAILABLE}"
+        )
+        received = _usd_millions(row["remittances_received_usd"])
+        remittances = (
+            f"remittances received in {row['remittances_year']}: USD {received} m, "
+            f"{_percent(row['remittances_received_pct_gdp'])}% of GDP [{row['remittances_release']}]"
+            if row["remittances_year"] is not None
+            else f"remittances {NOT_AVAILABLE}"
+        )
+        lines += [
+            f"{row['country_name']}, {row['year']}: {_count(row['emigrants'])} emigrants ({population}); "
+            f"female {_percent(row['female_pct'])}%, male {_percent(row['male_pct'])}% "
+            f"[{row['stock_release']}]",
+            f"  top destinations: {row['top_destinations'] or NOT_AVAILABLE}",
+            f"  in the EEA: {_count(row['eea_emigrants'])} "
+            f"({_percent(row['eea_pct_of_emigrants'])}% of emigrants; "
+            f"female {_percent(row['eea_female_pct'])}%)",
+            f"  {remittances}",
+        ]
+    return "\n".join(lines)
