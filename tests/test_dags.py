@@ -20,22 +20,22 @@ def test_every_dag_file_imports_without_errors():
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
-    assert "worldbank_indicators" in bag.dags
-    dag = bag.dags["worldbank_indicators"]
-    assert dag.catchup is False
-    assert {t.task_id for t in dag.tasks} == {
-        "prepare_warehouse",
-        "extract",
-        "is_new_release",
-        "parse",
-        "validate",
-        "load",
-    }
-    load = dag.get_task("load")
-    assert [a.name for a in load.outlets] == ["worldbank_indicators"]
-    for task in dag.tasks:
-        assert task.retries >= 1 and task.retry_exponential_backoff
-        assert task.on_failure_callback
+    assert {"worldbank_indicators", "undesa_migrant_stock"} <= set(bag.dags)
+    for dag_id, schedule in (("worldbank_indicators", "0 0 * * 0"), ("undesa_migrant_stock", "0 0 1 * *")):
+        dag = bag.dags[dag_id]
+        assert dag.catchup is False and dag.timetable.expression == schedule
+        assert {t.task_id for t in dag.tasks} == {
+            "prepare_warehouse",
+            "extract",
+            "is_new_release",
+            "parse",
+            "validate",
+            "load",
+        }
+        assert [a.name for a in dag.get_task("load").outlets] == [dag_id]
+        for task in dag.tasks:
+            assert task.retries >= 1 and task.retry_exponential_backoff
+            assert task.on_failure_callback
 
 
 _PROBE = """
