@@ -18,26 +18,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
-import resource
-import subprocess
 import sys
 import tempfile
 import threading
-import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
+import harness  # noqa: E402 - bench/ is the script's folder
+
+ROOT = harness.ROOT
 RESULTS = ROOT / "bench" / "results" / "worldbank_pipeline.json"
 YEARS = range(1990, 2026)
 N_COUNTRIES, N_AGGREGATES = 217, 49  # the API's /country lists about 217 economies + 49 aggregates
-POSTGRES_ADMIN = os.environ.get(
-    "DIASPORA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 # --- the synthetic API -----------------------------------------------------------------------
@@ -127,168 +120,13 @@ def serve(rows: dict[str, list[dict]]) -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/v2"
 
 
-# --- one step in its own process ---------------------------------------------------------------
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def run_step(step: str, landing_dir: str) -> dict:
-    """Executed in a child process: import everything, then time the step alone."""
-    import great_expectations  # noqa: F401 - imported before the clock, as in a warm worker
-
-    from diaspora import pipeline
-    from diaspora.settings import get_settings
-    from diaspora.sources.base import ParsedDataset
-    from diaspora.warehouse.engine import get_engine
-    from diaspora.warehouse.load import bulk_insert
-
-    settings = get_settings()
-    baseline = _rss_mb()
-    started = time.perf_counter()
-    rows = None
-    if step == "extract":
-        landing_dir = pipeline.extract("worldbank_indicators", settings)
-    elif step == "parse":
-        rows = pipeline.parse(landing_dir, settings).rows
-    elif step == "validate":
-        rows = pipeline.validate(landing_dir, settings).rows
-    elif step == "load":
-        rows = pipeline.load(landing_dir, settings).rows
-    elif step == "raw_bulk_insert":
-        manifest = pipeline.Manifest.read(landing_dir)
-        frame = ParsedDataset.read(settings.parsed_dir / manifest.source / manifest.landing_id).frames[
-            "dw.fact_indicator_value"
-        ]
-        frame = frame.drop(columns=["is_percentage"]).assign(release_id=1)
-        table = f"staging.bench_raw_{uuid.uuid4().hex[:8]}"
-        engine = get_engine(settings.warehouse_url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"CREATE TABLE {table} AS SELECT * FROM dw.fact_indicator_value WHERE 1 = 0")
-        started = time.perf_counter()  # the raw insert alone
-        with engine.begin() as conn:
-            rows = bulk_insert(conn, table, frame)
-        elapsed = time.perf_counter() - started
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP TABLE {table}")
-        return {
-            "step": step,
-            "seconds": elapsed,
-            "rows": rows,
-            "peak_rss_mb": _rss_mb(),
-            "baseline_rss_mb": baseline,
-        }
-    return {
-        "step": step,
-        "seconds": time.perf_counter() - started,
-        "rows": rows,
-        "peak_rss_mb": _rss_mb(),
-        "baseline_rss_mb": baseline,
-        "landing_dir": landing_dir,
-    }
-
-
-def child(step: str, env: dict[str, str], landing_dir: str = "") -> dict:
-    result = subprocess.run(
-        [sys.executable, __file__, "--step", step, "--landing-dir", landing_dir],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=1800,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"step {step} failed:\n{result.stderr[-4000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-# --- orchestration -------------------------------------------------------------------------------
-
-
-def _postgres_database() -> tuple[str, callable]:
-    import psycopg
-    import sqlalchemy as sa
-
-    admin = sa.make_url(POSTGRES_ADMIN)
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"diaspora_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return admin.set(database=name).render_as_string(hide_password=False), drop
-
-
-def bench_engine(engine: str, base_url: str, workdir: Path) -> dict:
-    drop = None
-    if engine == "duckdb":
-        url = f"duckdb:///{workdir / 'warehouse.duckdb'}"
-    else:
-        url, drop = _postgres_database()
-    env = {
-        **os.environ,
-        "DIASPORA_DATA_DIR": str(workdir / f"data-{engine}"),
-        "DIASPORA_WAREHOUSE_URL": url,
-        "DIASPORA_WORLDBANK_BASE_URL": base_url,
-        "DIASPORA_WORLDBANK_PER_PAGE": "1000",
-        "GX_ANALYTICS_ENABLED": "False",
-    }
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "diaspora.cli", "db", "upgrade"], env=env, check=True, capture_output=True
-        )
-        steps = {"extract": child("extract", env)}
-        landing_dir = steps["extract"]["landing_dir"]
-        for step in ("parse", "validate", "load", "raw_bulk_insert"):
-            steps[step] = child(step, env, landing_dir)
-    finally:
-        if drop:
-            from diaspora.warehouse.engine import get_engine
-
-            get_engine(url).dispose()
-            drop()
-    steps["extract"].pop("landing_dir")  # a temporary path: not a result
-    load, raw = steps["load"], steps["raw_bulk_insert"]
-    return {
-        "engine": engine,
-        "steps": steps,
-        "load_rows_per_s": load["rows"] / load["seconds"],
-        "raw_rows_per_s": raw["rows"] / raw["seconds"],
-        "load_vs_raw": (load["rows"] / load["seconds"]) / (raw["rows"] / raw["seconds"]),
-    }
-
-
 def markdown(results: dict) -> str:
-    lines = [
+    header = (
         f"Full-size pull: {results['fact_rows']:,} fact rows ({results['countries']} countries and"
         f" aggregates × {results['indicators']} indicators × {results['years']} years),"
-        f" {results['payload_mb']:.1f} MB of JSON in {results['pages']} pages."
-        f" Machine: {results['machine']}.",
-        "",
-        "| engine | step | wall time (s) | peak RSS (MB) | RSS after imports (MB) |",
-        "|---|---|---:|---:|---:|",
-    ]
-    for run in results["runs"]:
-        for step in ("extract", "parse", "validate", "load", "raw_bulk_insert"):
-            s = run["steps"][step]
-            lines.append(
-                f"| {run['engine']} | {step} | {s['seconds']:.2f} | {s['peak_rss_mb']:.0f} |"
-                f" {s['baseline_rss_mb']:.0f} |"
-            )
-    lines += [
-        "",
-        "| engine | load (rows/s) | raw bulk insert (rows/s) | load ÷ raw |",
-        "|---|---:|---:|---:|",
-    ]
-    for run in results["runs"]:
-        lines.append(
-            f"| {run['engine']} | {run['load_rows_per_s']:,.0f} | {run['raw_rows_per_s']:,.0f} |"
-            f" {run['load_vs_raw']:.2f} |"
-        )
-    return "\n".join(lines)
+        f" {results['payload_mb']:.1f} MB of JSON in {results['pages']} pages. Machine: {results['machine']}."
+    )
+    return header + "\n\n" + harness.markdown(results["runs"])
 
 
 def main() -> int:
@@ -296,12 +134,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--engines", nargs="+", default=["duckdb", "postgresql"])
-    parser.add_argument("--step", help=argparse.SUPPRESS)
-    parser.add_argument("--landing-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.step:
-        print(json.dumps(run_step(args.step, args.landing_dir)))
-        return 0
 
     import yaml
 
@@ -311,9 +144,15 @@ def main() -> int:
     fact_rows = sum(len(v) for k, v in rows.items() if k != "country")
     try:
         with tempfile.TemporaryDirectory(prefix="diaspora-bench-") as workdir:
-            runs = [bench_engine(engine, base_url, Path(workdir)) for engine in args.engines]
+            source_env = {"DIASPORA_WORLDBANK_BASE_URL": base_url, "DIASPORA_WORLDBANK_PER_PAGE": "1000"}
+            runs = [
+                harness.bench_engine("worldbank_indicators", engine, source_env, Path(workdir))
+                for engine in args.engines
+            ]
     finally:
         server.shutdown()
+    for run in runs:
+        run.pop("rerun")
     results = {
         "fact_rows": fact_rows,
         "countries": N_COUNTRIES + N_AGGREGATES,
@@ -321,7 +160,7 @@ def main() -> int:
         "years": len(YEARS),
         "pages": sum(math.ceil(len(v) / 1000) for v in rows.values()),
         "payload_mb": sum(len(json.dumps(v)) for v in rows.values()) / 1e6,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": harness.machine(),
         "runs": runs,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
 import requests
 
@@ -227,9 +228,23 @@ def parse(manifest: Manifest, settings: Settings) -> ParsedDataset:
     landed = manifest.files[0]
     path = manifest.path_of(landed.name)
     wide = drop_duplicate_rows(read_table(path, settings.excel_engine), str(path))
-    wide = _resolve(_resolve(wide, "origin"), "destination")
-    gaps = _destination_total_gaps(wide)
+    wide = _resolve(_resolve(wide, "origin"), "destination").reset_index(drop=True)
+    wide["unresolved_location"] = _unresolved(wide)
+    residuals = wide[wide["origin_area_type"] == "residual"]
+    dims = pd.DataFrame(
+        {
+            "country_code": residuals["origin_code"],
+            "area_type": "residual",
+            "m49": residuals["origin_m49"],
+            "name": residuals["origin_name"],
+            "is_aggregate": False,
+        }
+    ).drop_duplicates("country_code")
+    return ParsedDataset(frames={"dw.dim_country": dims, "dw.fact_migrant_stock": _long_facts(wide)})
 
+
+def _unresolved(wide: pd.DataFrame) -> pd.Series:
+    """'<side> <code> <name>' for locations that resolve to nothing (for the suite to name)."""
     unresolved = pd.Series(None, index=wide.index, dtype="object")
     for side in ("origin", "destination"):
         missing = wide[f"{side}_code"].isna()
@@ -240,68 +255,51 @@ def parse(manifest: Manifest, settings: Settings) -> ParsedDataset:
             + " "
             + wide.loc[missing, f"{side}_name"]
         )
-    wide["unresolved_location"] = unresolved
+    return unresolved
 
-    long = wide.melt(
-        id_vars=[
-            "origin_code",
-            "destination_code",
-            "origin_m49",
-            "destination_m49",
-            "data_type",
-            "coverage",
-            "unresolved_location",
-        ],
-        value_vars=VALUE_COLUMNS,
-        var_name="column",
-        value_name="migrants",
-    )
-    long[["sex", "year"]] = long["column"].str.split("_", expand=True)
-    long["year"] = long["year"].astype("int64")
-    long["sex_gap"] = _sex_gaps(wide).reindex(long.index)
-    total_gap = gaps.stack().rename("destination_total_gap").reset_index()
-    total_gap.columns = ["destination_m49", "column", "destination_total_gap"]
-    total_gap["origin_m49"] = WORLD
-    long = long.merge(total_gap, how="left", on=["destination_m49", "origin_m49", "column"])
-    fact = long[
-        [
-            "origin_code",
-            "destination_code",
-            "year",
-            "sex",
-            "migrants",
-            "data_type",
-            "coverage",
-            "sex_gap",
-            "destination_total_gap",
-            "unresolved_location",
-        ]
-    ]
 
-    residuals = wide[wide["origin_area_type"] == "residual"][["origin_code", "origin_m49", "origin_name"]]
-    dims = pd.DataFrame(
+def _long_facts(wide: pd.DataFrame) -> pd.DataFrame:
+    """One fact row per workbook row × value column, built block by block with categoricals.
+
+    Repeated text (codes, data type, coverage) is stored once per category rather than once per
+    row, which keeps a ten-times-real workbook well within memory.
+    """
+    gaps = _destination_total_gaps(wide)
+    is_total_row = (wide["origin_m49"] == WORLD).to_numpy()
+    nothing = np.full(len(wide), np.nan)
+    sex_gap, total_gap = [], []
+    for sex, year in ((s, y) for s in SEXES for y in YEARS):
+        column = f"{sex}_{year}"
+        if sex == "both":
+            sex_gap.append((wide[column] - wide[f"male_{year}"] - wide[f"female_{year}"]).to_numpy())
+        else:
+            sex_gap.append(nothing)
+        if column in gaps:
+            per_destination = gaps[column].reindex(wide["destination_m49"]).to_numpy()
+            total_gap.append(np.where(is_total_row, per_destination, np.nan))
+        else:
+            total_gap.append(nothing)
+
+    def repeated(column: str) -> pd.Categorical:
+        categorical = pd.Categorical(wide[column])
+        return pd.Categorical.from_codes(
+            np.tile(categorical.codes, len(VALUE_COLUMNS)), categorical.categories
+        )
+
+    return pd.DataFrame(
         {
-            "country_code": residuals["origin_code"],
-            "area_type": "residual",
-            "m49": residuals["origin_m49"],
-            "name": residuals["origin_name"],
-            "is_aggregate": False,
+            "origin_code": repeated("origin_code"),
+            "destination_code": repeated("destination_code"),
+            "year": np.tile(np.repeat(np.array(YEARS, dtype="int64"), len(wide)), len(SEXES)),
+            "sex": pd.Categorical.from_codes(np.repeat(np.arange(len(SEXES)), len(YEARS) * len(wide)), SEXES),
+            "migrants": np.concatenate([wide[c].to_numpy(dtype="float64") for c in VALUE_COLUMNS]),
+            "data_type": repeated("data_type"),
+            "coverage": repeated("coverage"),
+            "sex_gap": np.concatenate(sex_gap),
+            "destination_total_gap": np.concatenate(total_gap),
+            "unresolved_location": repeated("unresolved_location"),
         }
-    ).drop_duplicates("country_code")
-    return ParsedDataset(frames={"dw.dim_country": dims, "dw.fact_migrant_stock": fact})
-
-
-def _sex_gaps(wide: pd.DataFrame) -> pd.Series:
-    """both − male − female per (row, year), on the rows of the 'both' block, in melt order."""
-    gaps = []
-    for sex in SEXES:
-        for year in YEARS:
-            if sex == "both":
-                gap = wide[f"both_{year}"] - wide[f"male_{year}"] - wide[f"female_{year}"]
-            else:
-                gap = pd.Series(float("nan"), index=wide.index)
-            gaps.append(gap.reset_index(drop=True))
-    return pd.concat(gaps, ignore_index=True)
+    )
 
 
 def expectation_parameters(parsed: ParsedDataset, settings: Settings) -> dict:

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 
 from diaspora.warehouse.engine import dialect
 
+COPY_CHUNK_ROWS = 100_000
+
 # Primary keys of the tables that loads merge into; the merge updates every other column given.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "dw.dim_country": ("country_code",),
@@ -73,12 +75,14 @@ def bulk_insert(conn: sa.Connection, table: str, frame: pd.DataFrame) -> int:
         finally:
             duck.unregister(view)
     else:
-        # Python objects with None for missing values: what COPY's row writer expects.
-        rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
         cursor = conn.connection.driver_connection.cursor()
         with cursor.copy(f"COPY {table} ({_quote_columns(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            # Python objects with None for missing values, as COPY's row writer expects; in chunks,
+            # so that a few million rows never exist as Python objects all at once.
+            for start in range(0, len(frame), COPY_CHUNK_ROWS):
+                chunk = frame.iloc[start : start + COPY_CHUNK_ROWS]
+                for row in chunk.astype(object).where(chunk.notna(), None).itertuples(index=False, name=None):
+                    copy.write_row(row)
     return len(frame)
 
 
