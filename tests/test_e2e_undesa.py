@@ -12,6 +12,7 @@ from werkzeug import Response
 from diaspora import pipeline
 from diaspora.warehouse.engine import get_engine
 from tests.conftest import ROOT
+from tests.dag_helpers import load_dag, states
 
 pytestmark = pytest.mark.e2e
 SAMPLE = ROOT / "snapshots" / "undesa" / "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
@@ -56,18 +57,6 @@ EEA_2024 = {"LVA", "LTU", "EST", "BGR", "NOR", "GRC", "FIN", "DNK", "LUX", "HUN"
 POPULATION_2023 = 10389808  # SP.POP.TOTL, the latest year before 2024 in the World Bank snapshot
 
 
-def load_dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(ROOT / "dags" / "undesa_migrant_stock.py"))
-    assert bag.import_errors == {}
-    return bag.dags["undesa_migrant_stock"]
-
-
-def states(dag_run) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-
-
 def fetch_all(url: str, sql: str, **params) -> list[dict]:
     with get_engine(url).connect() as conn:
         return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
@@ -89,7 +78,7 @@ def test_dag_loads_sample_and_profile_matches_hand_computation(
         worldbank_base_url=WORLDBANK_SNAPSHOT,
         http_user_agent="diaspora-test/1.0 (ops@example.org)",
     )
-    dag = load_dag()
+    dag = load_dag("undesa_migrant_stock")
     first = dag.test(logical_date=datetime(2026, 11, 1, tzinfo=UTC))
     assert str(first.state) == "success", states(first)
     facts = fetch_all(warehouse_url, "SELECT count(*) AS n FROM dw.fact_migrant_stock")[0]["n"]

@@ -9,22 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from diaspora.warehouse.engine import get_engine
-from tests.conftest import ROOT
+from tests.dag_helpers import load_dag, states
 from tests.worldbank_api import FakeWorldBank, synthetic_values
 
 pytestmark = pytest.mark.e2e
-
-
-def load_dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(ROOT / "dags" / "worldbank_indicators.py"))
-    assert bag.import_errors == {}
-    return bag.dags["worldbank_indicators"]
-
-
-def states(dag_run) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
 
 
 def scalar(url: str, sql: str):
@@ -45,7 +33,7 @@ def test_dag_loads_then_identical_rerun_loads_nothing(airflow_db, httpserver, ma
         )
     )
     make_settings(worldbank_base_url=api.install(httpserver), warehouse_url=warehouse_url)
-    dag = load_dag()
+    dag = load_dag("worldbank_indicators")
 
     first = dag.test(logical_date=datetime(2026, 11, 2, tzinfo=UTC))
     assert str(first.state) == "success", states(first)
@@ -85,7 +73,7 @@ def test_dag_with_a_broken_payload_loads_nothing(airflow_db, httpserver, make_se
         warehouse_url=warehouse_url,
     )
 
-    dag_run = load_dag().test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
+    dag_run = load_dag("worldbank_indicators").test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
 
     assert str(dag_run.state) == "failed"
     assert states(dag_run)["validate"] == "failed" and states(dag_run)["load"] == "upstream_failed"
