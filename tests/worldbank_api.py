@@ -103,16 +103,16 @@ class FakeWorldBank:
         body = [meta, chunk or None]
         return Response(json.dumps(body), content_type="application/json;charset=utf-8")
 
-    def install(self, httpserver) -> str:  # noqa: ANN001 - pytest_httpserver.HTTPServer
-        httpserver.expect_request("/v2/country").respond_with_handler(
+    def install(self, httpserver, prefix: str = "/v2") -> str:  # noqa: ANN001 - pytest_httpserver.HTTPServer
+        httpserver.expect_request(f"{prefix}/country").respond_with_handler(
             lambda request: self.page(self.countries, request)
         )
         for code, rows in self.values.items():
-            httpserver.expect_request(f"/v2/country/all/indicator/{code}").respond_with_handler(
+            httpserver.expect_request(f"{prefix}/country/all/indicator/{code}").respond_with_handler(
                 lambda request, rows=rows: self.page(rows, request)
             )
         # Any other indicator exists but has no data: the API then sends total 0 and null rows.
-        httpserver.expect_request(re.compile(r"^/v2/country/all/indicator/[^/]+$")).respond_with_handler(
-            lambda request: self.page([], request)
-        )
-        return httpserver.url_for("/v2")
+        httpserver.expect_request(
+            re.compile(rf"^{prefix}/country/all/indicator/[^/]+$")
+        ).respond_with_handler(lambda request: self.page([], request))
+        return httpserver.url_for(prefix)

@@ -1,28 +1,273 @@
-"""Failure callbacks. With no alert target configured, the alert goes to the task log, marked."""
+"""Alerts: what broke, where, and what was held back — from the alert alone.
+
+Every task and DAG of the project gets these callbacks. A task alerts on its final failure only
+(a retry is a log line); the DAG alerts only when no task did (a timeout, say), so one failure
+gives one alert per target. Targets are enabled by configuration: Slack through the Airflow
+Slack provider's notifier (a ``slackwebhook`` connection), email through the SMTP provider's
+notifier (``smtp_default``), and a generic JSON webhook (``DIASPORA_ALERT_WEBHOOK_URL``). With
+none configured, the alert is written to the task log, marked ``DIASPORA ALERT``. Connection
+secrets are never part of an alert; webhook addresses are never logged.
+
+Only the standard library is imported at module level: DAG files import this module.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 log = logging.getLogger("diaspora.alerts")
 
 ALERT_MARK = "DIASPORA ALERT"
+HOLD_BACK_EXPECTATIONS = {"expect_table_row_count_to_be_between"}
+HOLD_BACK_COLUMNS = {"change_vs_previous"}
 
 
-def describe_failure(context: dict) -> str:
-    """What broke, where, and what was held back, from an Airflow callback context."""
+@dataclass
+class Alert:
+    kind: str  # failure | validation_failed | held_back | staleness
+    severity: str  # error | warning
+    title: str
+    what: str
+    dag_id: str | None = None
+    task_id: str | None = None
+    run_id: str | None = None
+    time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    source: str | None = None
+    release: str | None = None
+    held_back: str | None = None
+    expectations: list[dict] = field(default_factory=list)
+    quarantined: list[dict] = field(default_factory=list)
+    log_url: str | None = None
+    data_docs_url: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def as_text(self) -> str:
+        lines = [
+            f"[{self.severity.upper()}] {self.title}",
+            f"DAG: {self.dag_id}  task: {self.task_id}  run: {self.run_id}  at: {self.time}",
+            f"Source: {self.source}  release: {self.release or 'unknown'}",
+            f"What failed: {self.what}",
+        ]
+        if self.held_back:
+            lines.append(f"Held back: {self.held_back}")
+        for e in self.expectations:
+            lines.append(
+                f"  - {e['expectation_type']}({e.get('column') or ''}): "
+                f"{e.get('unexpected_count')} unexpected, e.g. {e.get('sample_values')}"
+                + (f"; observed {e['observed_value']}" if e.get("observed_value") is not None else "")
+            )
+        for q in self.quarantined:
+            lines.append(f"  - quarantined {q['path']}: {'; '.join(q['reasons'])}")
+        if self.log_url:
+            lines.append(f"Task log: {self.log_url}")
+        if self.data_docs_url:
+            lines.append(f"Data Docs: {self.data_docs_url}")
+        return "\n".join(lines)
+
+
+# --- building alerts from an Airflow callback context -------------------------------------------
+
+
+def _root_cause(exception: BaseException | None) -> BaseException | None:
+    while exception is not None and exception.__cause__ is not None:
+        exception = exception.__cause__
+    return exception
+
+
+def _release_from_xcom(ti: Any) -> str | None:
+    """The release named by this run's extract (its landing manifest), if it got that far."""
+    try:
+        landing_dir = ti.xcom_pull(task_ids="extract")
+        if not landing_dir:
+            return None
+        from diaspora.landing import Manifest
+
+        return Manifest.read(landing_dir).release_label
+    except Exception:  # noqa: BLE001 - an alert must still go out
+        return None
+
+
+def _log_url(ti: Any, settings: Any) -> str | None:
+    url = getattr(ti, "log_url", None)
+    if url:
+        return url
+    if ti is None:
+        return None
+    base = settings.airflow_base_url.rstrip("/")
+    return f"{base}/dags/{ti.dag_id}/runs/{ti.run_id}/tasks/{ti.task_id}?try_number={ti.try_number}"
+
+
+def alert_from_context(context: dict, settings: Any) -> Alert:
+    from diaspora.errors import ValidationFailed
+
     ti = context.get("task_instance") or context.get("ti")
+    dag_run = context.get("dag_run")
+    dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", None)
     exception = context.get("exception")
-    dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
-    task_id = getattr(ti, "task_id", "?")
-    run_id = context.get("run_id") or getattr(context.get("dag_run"), "run_id", "?")
-    kind = type(exception).__name__ if exception else "failure"
-    return (
-        f"{ALERT_MARK}: DAG {dag_id}, task {task_id}, run {run_id} failed ({kind}). "
-        f"Nothing from this run was loaded.\n{exception or 'see the task log'}"
+    cause = _root_cause(exception)
+    base = {
+        "dag_id": dag_id,
+        "task_id": getattr(ti, "task_id", None),
+        "run_id": context.get("run_id") or getattr(dag_run, "run_id", None),
+        "source": dag_id,
+        "log_url": _log_url(ti, settings),
+    }
+    if isinstance(cause, ValidationFailed):
+        expectations = [
+            {
+                k: f.get(k)
+                for k in ("expectation_type", "column", "unexpected_count", "sample_values", "observed_value")
+            }
+            for f in cause.failures
+        ]
+        held = any(
+            e["expectation_type"] in HOLD_BACK_EXPECTATIONS or e["column"] in HOLD_BACK_COLUMNS
+            for e in expectations
+        )
+        kind = "held_back" if held else "validation_failed"
+        title = (
+            f"{dag_id}: release {cause.release} held back (it differs too much from the previous release)"
+            if held
+            else f"{dag_id}: validation failed, release {cause.release} not loaded"
+        )
+        return Alert(
+            kind=kind,
+            severity="error",
+            title=title,
+            what=f"{len(expectations)} expectation(s) failed",
+            release=cause.release,
+            held_back=f"release {cause.release} of {dag_id}: nothing was loaded",
+            expectations=expectations,
+            data_docs_url=cause.docs_url,
+            **base,
+        )
+    what = f"{type(cause).__name__}: {cause}" if cause else "see the task log"
+    return Alert(
+        kind="failure",
+        severity="error",
+        title=f"{dag_id}: task {base['task_id']} failed",
+        what=what.splitlines()[0][:1000],
+        release=_release_from_xcom(ti) if ti else None,
+        held_back=f"everything after {base['task_id']} in run {base['run_id']}: nothing was loaded",
+        **base,
     )
 
 
-def log_failure(context: dict) -> None:
-    """Task/DAG ``on_failure_callback``: write a clearly marked alert to the log."""
-    log.error(describe_failure(context))
+# --- sending -------------------------------------------------------------------------------------
+
+
+def send(alert: Alert, settings: Any, context: dict | None = None) -> list[str]:
+    """Deliver to every configured target; return the targets reached. Never raises."""
+    reached = []
+    log.warning("%s\n%s", ALERT_MARK, alert.as_text())
+    targets = {
+        "slack": settings.alert_slack_conn_id and (lambda: _send_slack(alert, settings, context)),
+        "email": settings.alert_email_to and (lambda: _send_email(alert, settings, context)),
+        "webhook": settings.alert_webhook_url and (lambda: _send_webhook(alert, settings)),
+    }
+    for name, deliver in targets.items():
+        if not deliver:
+            continue
+        try:
+            deliver()
+            reached.append(name)
+        except Exception as exc:  # noqa: BLE001 - one broken target must not stop the others
+            log.error("%s: could not deliver the alert to %s: %s", ALERT_MARK, name, type(exc).__name__)
+    if not reached:
+        log.warning("%s: no alert target configured or reachable; the alert above is the record.", ALERT_MARK)
+    return reached
+
+
+def _send_slack(alert: Alert, settings: Any, context: dict | None) -> None:
+    from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
+
+    SlackWebhookNotifier(slack_webhook_conn_id=settings.alert_slack_conn_id, text=alert.as_text()).notify(
+        context or {}
+    )
+
+
+def _send_email(alert: Alert, settings: Any, context: dict | None) -> None:
+    from html import escape
+
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    SmtpNotifier(
+        to=[a.strip() for a in settings.alert_email_to.split(",") if a.strip()],
+        subject=alert.title,
+        html_content=f"<pre>{escape(alert.as_text())}</pre>",
+        smtp_conn_id=settings.alert_smtp_conn_id,
+    ).notify(context or {})
+
+
+def _send_webhook(alert: Alert, settings: Any) -> None:
+    from diaspora.http_client import build_session, post_json
+
+    post_json(build_session(settings), settings.alert_webhook_url, alert.as_dict(), settings)
+
+
+# --- Airflow callbacks ---------------------------------------------------------------------------
+
+
+def on_task_failure(context: dict) -> None:
+    """Task ``on_failure_callback``: Airflow calls it on the final failure only."""
+    from diaspora.settings import get_settings
+
+    settings = get_settings()
+    send(alert_from_context(context, settings), settings, context)
+
+
+def on_task_retry(context: dict) -> None:
+    """Task ``on_retry_callback``: a retry is a log line, not an alert."""
+    ti = context.get("task_instance") or context.get("ti")
+    log.info(
+        "Task %s will be retried (try %s failed); no alert is sent for a retry.",
+        getattr(ti, "task_id", "?"),
+        getattr(ti, "try_number", "?"),
+    )
+
+
+def on_dag_failure(context: dict) -> None:
+    """DAG ``on_failure_callback``: alerts only when no task failure was alerted already.
+
+    Airflow gives the reason: 'task_failure' means a task's own callback has sent the alert.
+    """
+    if context.get("reason") == "task_failure":
+        ti = context.get("task_instance")
+        log.info("DAG run failed in task %s; that task's alert covers it.", getattr(ti, "task_id", "?"))
+        return
+    from diaspora.settings import get_settings
+
+    settings = get_settings()
+    send(alert_from_context(context, settings), settings, context)
+
+
+def send_staleness_warning(
+    source: str, release: str | None, age_days: int, cadence_days: int, context: dict | None = None
+) -> list[str]:
+    from diaspora.settings import get_settings
+
+    settings = get_settings()
+    ti = (context or {}).get("ti")
+    alert = Alert(
+        kind="staleness",
+        severity="warning",
+        title=f"{source}: latest release is {age_days} days old (expected at most {cadence_days})",
+        what=f"the source has not published a newer release than {release} within its cadence",
+        dag_id=getattr(ti, "dag_id", source),
+        task_id=getattr(ti, "task_id", None),
+        run_id=(context or {}).get("run_id"),
+        source=source,
+        release=release,
+        log_url=_log_url(ti, settings) if ti else None,
+    )
+    return send(alert, settings, context)
+
+
+def describe(alert: Alert) -> str:
+    return json.dumps(alert.as_dict(), default=str)

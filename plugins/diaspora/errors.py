@@ -14,11 +14,22 @@ class ParseError(DiasporaError):
 
 
 class ValidationFailed(DiasporaError):
-    """A dataset broke its expectation suite; nothing was loaded."""
+    """A dataset broke its expectation suite; nothing was loaded (the release is held back)."""
 
-    def __init__(self, message: str, failures: list[dict] | None = None):
+    def __init__(
+        self,
+        message: str,
+        failures: list[dict] | None = None,
+        *,
+        source: str | None = None,
+        release: str | None = None,
+        docs_url: str | None = None,
+    ):
         super().__init__(message)
         self.failures = failures or []
+        self.source = source
+        self.release = release
+        self.docs_url = docs_url
 
 
 class ConfigError(DiasporaError):

@@ -127,3 +127,15 @@ def fetch(
         fetched_at=datetime.now(UTC),
         content_type=response.headers.get("Content-Type", ""),
     )
+
+
+def post_json(session: requests.Session, url: str, payload: dict, settings: Settings) -> None:
+    """POST a JSON document (alerts); errors name the host, never the full URL (it may hold a token)."""
+    host = urlsplit(url).netloc.rsplit("@", 1)[-1]
+    timeout = (settings.http_connect_timeout, settings.http_read_timeout)
+    try:
+        response = session.post(url, json=payload, timeout=timeout)
+    except requests.exceptions.RequestException as exc:
+        raise SourceError(f"POST to {host} failed: {type(exc).__name__}") from None
+    if response.status_code >= 300:
+        raise SourceError(f"POST to {host} answered HTTP {response.status_code}")

@@ -7,21 +7,28 @@ imported inside the tasks that need them.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from diaspora.alerts import log_failure
+from diaspora.alerts import on_dag_failure, on_task_failure, on_task_retry
 
-DEFAULT_ARGS = {
-    "owner": "diaspora",
-    "retries": 3,
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=30),
-    "on_failure_callback": log_failure,
-}
+
+def default_args() -> dict:
+    """Task defaults. Retries come from the environment (not Airflow Variables): parsing stays cheap."""
+    return {
+        "owner": "diaspora",
+        "retries": int(os.environ.get("DIASPORA_TASK_RETRIES", "3")),
+        "retry_delay": timedelta(seconds=float(os.environ.get("DIASPORA_TASK_RETRY_DELAY_SECONDS", "120"))),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+        "on_failure_callback": on_task_failure,
+        "on_retry_callback": on_task_retry,
+    }
+
+
 START_DATE = datetime(2024, 1, 1)
 
 
@@ -40,15 +47,16 @@ def build_source_dag(
     doc_md: str,
     tags: tuple[str, ...] = (),
 ) -> DAG:
-    """prepare_warehouse → extract → is_new_release → parse → validate → load (emits ``asset``)."""
+    """prepare_warehouse → extract → is_new_release → parse → validate → load (emits ``asset``),
+    with check_freshness beside is_new_release (a stale source warns even when nothing changed)."""
     with DAG(
         dag_id=source_key,
         schedule=schedule,
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
-        on_failure_callback=log_failure,
+        default_args=default_args(),
+        on_failure_callback=on_dag_failure,
         doc_md=doc_md,
         tags=["diaspora", "source", *tags],
     ) as dag:
@@ -98,7 +106,15 @@ def build_source_dag(
 
             return pipeline.load(landing_dir, run=_run_context()).as_dict()
 
+        @task
+        def check_freshness(landing_dir: str) -> dict:
+            """Warn (without failing) when the latest release is older than the source's cadence."""
+            from diaspora import pipeline
+
+            return pipeline.check_freshness(landing_dir, context=get_current_context())
+
         landing_dir = extract()
         prepare_warehouse() >> landing_dir
+        check_freshness(landing_dir)
         (is_new_release(landing_dir) >> parse(landing_dir) >> validate(landing_dir) >> load(landing_dir))
     return dag

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from diaspora.errors import ValidationFailed
+from diaspora.health import change_vs_previous, health_for, previous_release_values, release_age_days
 from diaspora.http_client import build_session
 from diaspora.landing import Landing, Manifest
 from diaspora.settings import Settings, get_settings
@@ -23,6 +24,7 @@ from diaspora.sources.base import ParsedDataset
 from diaspora.validation import validate_frame
 from diaspora.warehouse.engine import get_engine, migrate, safe_url
 from diaspora.warehouse.load import (
+    TABLE_KEYS,
     ReleaseInfo,
     RunContext,
     loaded_release_label,
@@ -63,7 +65,7 @@ def prepare_warehouse(settings: Settings | None = None) -> list[str]:
     settings = settings or get_settings()
     engine = get_engine(settings.warehouse_url)
     applied = migrate(engine)
-    synced = sync_reference_data(engine)
+    synced = sync_reference_data(engine, settings.source_health_file)
     log.info(
         "Warehouse %s ready; migrations applied now: %s; reference rows synced: %s",
         safe_url(settings.warehouse_url),
@@ -119,6 +121,35 @@ def is_new_release(landing_dir: str, settings: Settings | None = None, run: RunC
     return False
 
 
+def check_freshness(landing_dir: str, settings: Settings | None = None, context: dict | None = None) -> dict:
+    """Compare the landed release's date with the source's cadence; warn when it is stale."""
+    from diaspora.alerts import send_staleness_warning
+
+    settings = settings or get_settings()
+    manifest = Manifest.read(landing_dir)
+    health = health_for(settings.source_health_file, manifest.source)
+    released = get_source(manifest.source).release_date(manifest.release_label)
+    age = release_age_days(released)
+    result = {
+        "source": manifest.source,
+        "release": manifest.release_label,
+        "age_days": age,
+        "cadence_days": health.cadence_days,
+        "stale": age is not None and age > health.cadence_days,
+    }
+    if age is None:
+        log.info(
+            "Release %r of %s has no date: freshness cannot be judged.",
+            manifest.release_label,
+            manifest.source,
+        )
+    elif result["stale"]:
+        result["alerted"] = send_staleness_warning(
+            manifest.source, manifest.release_label, age, health.cadence_days, context
+        )
+    return result
+
+
 def _parsed_dir(settings: Settings, manifest: Manifest) -> Path:
     return settings.parsed_dir / manifest.source / manifest.landing_id
 
@@ -157,13 +188,26 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
     started_at, started = datetime.now(UTC), time.perf_counter()
     manifest, source, parsed = _parsed_landing(landing_dir, settings)
     info = source.INFO
-    fact = parsed.frames[info.fact_table]
     engine = get_engine(settings.warehouse_url)
+    health = health_for(settings.source_health_file, info.key)
+    keys = [k for k in TABLE_KEYS[info.fact_table] if k != "release_id"]
+    previous = previous_release_values(engine, info.key, info.fact_table, keys, info.value_column)
+    fact = parsed.frames[info.fact_table]
+    fact = fact.assign(change_vs_previous=change_vs_previous(fact, previous, keys, info.value_column))
     parameters = {
         **source.expectation_parameters(parsed, settings),
         **_row_count_bounds(previous_row_count(engine, info.key), settings.row_count_tolerance),
+        "min_change": -health.value_jump,
+        "max_change": health.value_jump,
+        "unchanged_share": 1 - health.max_jump_share,
     }
-    report = validate_frame(fact, settings.expectations_dir / f"{info.suite}.json", parameters)
+    report = validate_frame(
+        fact,
+        settings.expectations_dir / f"{info.suite}.json",
+        parameters,
+        docs_dir=settings.data_docs_dir,
+        run_name=run.run_id or manifest.landing_id,
+    )
     validated_at = datetime.now(UTC)
     rows = [
         {
@@ -199,7 +243,13 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
                 message=report.failure_message(info.key),
             )
     if not report.success:
-        raise ValidationFailed(report.failure_message(info.key), [f.__dict__ for f in report.failures])
+        raise ValidationFailed(
+            report.failure_message(info.key),
+            [f.__dict__ for f in report.failures],
+            source=info.key,
+            release=manifest.release_label,
+            docs_url=report.docs_url,
+        )
     message = f"{len(report.outcomes)} expectations of suite '{report.suite}' passed on {len(fact)} rows"
     log.info(message)
     return StepResult(info.key, landing_dir, len(fact), time.perf_counter() - started, message)

@@ -50,6 +50,24 @@ class Settings(BaseSettings):
         pattern="^(calamine|openpyxl)$",
         description="pandas engine that reads Excel workbooks (calamine is several times faster).",
     )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        description="Generic JSON webhook (Teams, PagerDuty, Opsgenie relays…) that receives every alert.",
+    )
+    alert_slack_conn_id: str | None = Field(
+        default=None, description="Airflow connection (type slackwebhook) that receives alerts on Slack."
+    )
+    alert_email_to: str | None = Field(
+        default=None, description="Comma-separated addresses that receive alerts by email."
+    )
+    alert_smtp_conn_id: str = Field(default="smtp_default", description="Airflow SMTP connection for alerts.")
+    airflow_base_url: str = Field(
+        default="http://localhost:8080", description="Airflow UI address used in the links of alerts."
+    )
+    source_health_file: Path = Field(
+        default=PROJECT_ROOT / "config" / "source_health.yml",
+        description="Per-source cadence and hold-back thresholds.",
+    )
     expectations_dir: Path = Field(default=PROJECT_ROOT / "expectations")
     http_connect_timeout: float = Field(default=10.0, gt=0)
     http_read_timeout: float = Field(default=60.0, gt=0)
@@ -78,6 +96,11 @@ class Settings(BaseSettings):
     @property
     def parsed_dir(self) -> Path:
         return self.data_dir / "parsed"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        """Great Expectations Data Docs, one static site for every source."""
+        return self.data_dir / "data_docs"
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 SAMPLE_SIZE = 5
+DOCS_SITE = "diaspora"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class ValidationReport:
     suite: str
     success: bool
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    docs_url: str | None = None  # the Data Docs page of this validation
 
     @property
     def failures(self) -> list[ExpectationOutcome]:
@@ -63,7 +65,7 @@ class ValidationReport:
         lines += [f"  - {failure.describe()}" for failure in self.failures]
         lines.append(
             "Fix the source data or, if the change is expected, the suite in expectations/; "
-            "results are in etl.validation_result."
+            "results are in etl.validation_result" + (f" and {self.docs_url}." if self.docs_url else ".")
         )
         return "\n".join(lines)
 
@@ -99,9 +101,17 @@ def _outcome(result: dict) -> ExpectationOutcome:
 
 
 def validate_frame(
-    frame: pd.DataFrame, suite_path: Path, parameters: dict[str, Any] | None = None
+    frame: pd.DataFrame,
+    suite_path: Path,
+    parameters: dict[str, Any] | None = None,
+    docs_dir: Path | None = None,
+    run_name: str | None = None,
 ) -> ValidationReport:
-    """Validate ``frame`` against the suite in ``suite_path``; never raises on failed expectations."""
+    """Validate ``frame`` against the suite in ``suite_path``; never raises on failed expectations.
+
+    With ``docs_dir``, the validation is rendered into a Great Expectations Data Docs site there
+    (one page per validation, kept across runs) and the report carries the page's URL.
+    """
     _quiet_gx()
     import great_expectations as gx  # imported here: it takes seconds
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -110,16 +120,47 @@ def validate_frame(
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     suite = context.suites.add(gx.ExpectationSuite(**suite_config))
-    batch = (
+    batch_definition = (
         context.data_sources.add_pandas("frames")
         .add_dataframe_asset(suite.name)
         .add_batch_definition_whole_dataframe("whole")
-        .get_batch(batch_parameters={"dataframe": frame})
     )
-    result = batch.validate(suite, expectation_parameters=parameters or {}, result_format="SUMMARY")
-    described = result.describe_dict()
+    actions = []
+    if docs_dir is not None:
+        context.add_data_docs_site(
+            site_name=DOCS_SITE,
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+        actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE]))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite)
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=suite.name, validation_definitions=[definition], actions=actions, result_format="SUMMARY"
+        )
+    )
+    result = checkpoint.run(
+        batch_parameters={"dataframe": frame},
+        expectation_parameters=parameters or {},
+        run_id=gx.RunIdentifier(run_name=run_name or "manual"),
+    )
+    identifier, validation = next(iter(result.run_results.items()))
+    described = validation.describe_dict()
+    docs_url = None
+    if docs_dir is not None:
+        urls = context.get_docs_sites_urls(resource_identifier=identifier, site_name=DOCS_SITE)
+        docs_url = urls[0]["site_url"] if urls else None
     return ValidationReport(
         suite=suite.name,
         success=bool(described["success"]),
         outcomes=[_outcome(r) for r in described["expectations"]],
+        docs_url=docs_url,
     )

@@ -18,6 +18,7 @@ class SourceInfo:
     licence: str
     citation: str
     fact_table: str  # e.g. dw.fact_indicator_value
+    value_column: str  # the measure compared with the previous release
     suite: str  # expectation suite file name in expectations/, without .json
     dimension_tables: tuple[str, ...] = ()  # loaded before the fact, in this order
     validation_only_columns: tuple[str, ...] = ()  # helper columns of the fact frame, not loaded

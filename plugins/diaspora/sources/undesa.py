@@ -53,6 +53,7 @@ INFO = SourceInfo(
         "International Migrant Stock 2024. CC BY 3.0 IGO."
     ),
     fact_table="dw.fact_migrant_stock",
+    value_column="migrants",
     suite="undesa_migrant_stock",
     dimension_tables=("dw.dim_country",),
     validation_only_columns=("sex_gap", "destination_total_gap", "unresolved_location"),

@@ -95,6 +95,7 @@ INFO = SourceInfo(
     licence="CC BY 4.0",
     citation="World Bank, World Development Indicators (https://data.worldbank.org), CC BY 4.0.",
     fact_table="dw.fact_indicator_value",
+    value_column="value",
     suite="worldbank_indicators",
     dimension_tables=("dw.dim_country", "dw.dim_indicator"),
     validation_only_columns=("is_percentage",),

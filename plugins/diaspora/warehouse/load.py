@@ -25,6 +25,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "dw.dim_indicator": ("indicator_code",),
     "dw.fact_indicator_value": ("country_code", "indicator_code", "year", "release_id"),
     "dw.dim_country_group": ("group_code",),
+    "etl.source_health": ("source",),
     "dw.fact_migrant_stock": ("origin_code", "destination_code", "year", "sex", "release_id"),
 }
 

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import sqlalchemy as sa
 
 from diaspora.countries import country_groups, country_table, un_area_rows
+from diaspora.health import health_frame
 from diaspora.warehouse.load import bulk_insert, merge
 
 
-def sync_reference_data(engine: sa.Engine) -> dict[str, int]:
-    """Upsert countries and UN areas; replace group memberships with the reference file's."""
+def sync_reference_data(engine: sa.Engine, source_health_file: Path) -> dict[str, int]:
+    """Upsert countries, UN areas and source health; replace group memberships with the file's."""
     countries = pd.concat([country_table(), un_area_rows()], ignore_index=True)
     groups, members = country_groups()
     with engine.begin() as conn:
         merged = {
             "dw.dim_country": merge(conn, "dw.dim_country", countries),
             "dw.dim_country_group": merge(conn, "dw.dim_country_group", groups),
+            "etl.source_health": merge(conn, "etl.source_health", health_frame(source_health_file)),
         }
         # Memberships are replaced wholesale, so a date corrected in the file is corrected here.
         conn.exec_driver_sql("DELETE FROM dw.bridge_country_group")
