@@ -19,7 +19,7 @@ export DIASPORA_DATA_DIR ?= $(CURDIR)/data
 SNAPSHOT_URL := file://$(CURDIR)/snapshots/worldbank/api
 IMS_SAMPLE_URL := file://$(CURDIR)/snapshots/undesa/undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx
 
-.PHONY: help install airflow-db demo run test lint format airflow clean
+.PHONY: help install airflow-db demo run test lint format airflow docs clean
 
 help:
 	@echo "make demo     run every DAG once on the bundled offline snapshot (DuckDB, no server)"
@@ -27,6 +27,7 @@ help:
 	@echo "make run      run every DAG once against the live sources"
 	@echo "make airflow  Airflow standalone with this project (UI on http://localhost:8080)"
 	@echo "make lint     ruff"
+	@echo "make docs     open the Great Expectations Data Docs of the validations"
 
 $(BOOTSTRAP)/bin/uv:
 	$(PYTHON) -m venv $(BOOTSTRAP)
@@ -68,6 +69,12 @@ format: install
 
 airflow: airflow-db
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow standalone
+
+docs:
+	@test -f "$(DIASPORA_DATA_DIR)/data_docs/index.html" || \
+		(echo "No Data Docs in $(DIASPORA_DATA_DIR)/data_docs yet: run make demo (or a DAG) first."; exit 1)
+	@echo "Data Docs: file://$(DIASPORA_DATA_DIR)/data_docs/index.html"
+	-$(PYTHON) -m webbrowser -t "file://$(DIASPORA_DATA_DIR)/data_docs/index.html"
 
 clean:
 	rm -rf $(VENV) $(BOOTSTRAP) .airflow data/parsed

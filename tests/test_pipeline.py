@@ -178,3 +178,23 @@ def test_row_count_drop_against_previous_release_fails(settings_for, warehouse_u
     with pytest.raises(ValidationFailed, match=r"expect_table_row_count_to_be_between.*observed 20"):
         run(settings_for(FakeWorldBank(values=short, lastupdated="2025-12-16")))
     assert query(warehouse_url, "SELECT count(*) FROM dw.dim_source_release") == [(1,)]
+
+
+def test_data_quality_view_reports_success_failure_and_freshness(settings_for, warehouse_url):
+    good = synthetic_values(["SP.POP.TOTL"], range(2020, 2024))
+    run(settings_for(FakeWorldBank(values=good, lastupdated="2024-01-15")))
+    bad = synthetic_values(["SP.POP.TOTL"], range(2020, 2024))
+    bad["SP.POP.TOTL"][0]["value"] = -5.0
+    bad["SP.POP.TOTL"].append(dict(bad["SP.POP.TOTL"][1]))
+    with pytest.raises(ValidationFailed):
+        run(settings_for(FakeWorldBank(values=bad, lastupdated="2024-02-15")))
+
+    with get_engine(warehouse_url).connect() as conn:
+        rows = {r.source: r for r in conn.execute(sa.text("SELECT * FROM reporting.data_quality"))}
+    worldbank = rows["worldbank_indicators"]
+    assert worldbank.last_success_at is not None and worldbank.last_failure_at is not None
+    assert worldbank.last_failure_status == "validation_failed"
+    assert worldbank.failing_expectations == "expect_compound_columns_to_be_unique"
+    assert worldbank.latest_release_date.isoformat() == "2024-01-15"
+    assert worldbank.cadence_days == 200 and worldbank.release_age_days > 200 and worldbank.is_stale is True
+    assert rows["undesa_migrant_stock"].last_success_at is None  # configured, never loaded
