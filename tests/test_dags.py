@@ -27,6 +27,7 @@ def test_every_dag_file_imports_without_errors():
         assert {t.task_id for t in dag.tasks} == {
             "prepare_warehouse",
             "extract",
+            "check_freshness",
             "is_new_release",
             "parse",
             "validate",
@@ -35,7 +36,8 @@ def test_every_dag_file_imports_without_errors():
         assert [a.name for a in dag.get_task("load").outlets] == [dag_id]
         for task in dag.tasks:
             assert task.retries >= 1 and task.retry_exponential_backoff
-            assert task.on_failure_callback
+            assert task.on_failure_callback and task.on_retry_callback
+        assert dag.on_failure_callback
 
 
 _PROBE = """

@@ -198,3 +198,19 @@ def test_data_quality_view_reports_success_failure_and_freshness(settings_for, w
     assert worldbank.latest_release_date.isoformat() == "2024-01-15"
     assert worldbank.cadence_days == 200 and worldbank.release_age_days > 200 and worldbank.is_stale is True
     assert rows["undesa_migrant_stock"].last_success_at is None  # configured, never loaded
+
+
+def test_values_jumping_against_the_previous_release_hold_it_back(settings_for, warehouse_url):
+    first = synthetic_values(["NY.GDP.MKTP.CD"], range(2015, 2024))
+    run(settings_for(FakeWorldBank(values=first, lastupdated="2025-07-01")))
+    jumped = synthetic_values(["NY.GDP.MKTP.CD"], range(2015, 2024))
+    for row in jumped["NY.GDP.MKTP.CD"][:10]:  # 10 of 45 values triple: more than 5 % jump by > 50 %
+        row["value"] = row["value"] * 3 if row["value"] is not None else None
+
+    with pytest.raises(ValidationFailed, match=r"column=change_vs_previous.*e\.g\. \[2\.0"):
+        run(settings_for(FakeWorldBank(values=jumped, lastupdated="2025-12-16")))
+    assert query(warehouse_url, "SELECT count(*) FROM dw.dim_source_release") == [(1,)]
+    assert query(warehouse_url, "SELECT status FROM etl.load_run ORDER BY load_id") == [
+        ("success",),
+        ("validation_failed",),
+    ]
