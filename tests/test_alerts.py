@@ -248,3 +248,35 @@ def test_without_targets_the_alert_goes_to_the_log_marked(make_settings, caplog)
     make_settings()
     on_task_failure({"exception": RuntimeError("boom"), "run_id": "manual__x", "dag": None})
     assert "DIASPORA ALERT" in caplog.text and "RuntimeError: boom" in caplog.text
+
+
+def test_a_quarantine_alert_names_each_file_and_its_reasons(alert_targets, make_settings):
+    from diaspora.alerts import Alert, send
+
+    received, box, alert_settings = alert_targets
+    settings = make_settings(**alert_settings)
+    alert = Alert(
+        kind="quarantine",
+        severity="error",
+        title="survey_files: 1 file quarantined",
+        what="a file failed its checks",
+        dag_id="survey_files",
+        task_id="process_file",
+        run_id="manual__q",
+        source="survey_files",
+        release="household_2024.csv",
+        held_back="household_2024.csv: nothing from it was loaded",
+        quarantined=[
+            {
+                "path": "quarantine/household_2024.csv",
+                "reasons": ["column 'weight' has 3 values <= 0 (rows 4, 9, 12)", "respondent id not unique"],
+            }
+        ],
+    )
+
+    assert set(send(alert, settings)) == {"slack", "email", "webhook"}
+    body = json.loads(received["webhook"][-1])
+    assert body["quarantined"][0]["path"] == "quarantine/household_2024.csv"
+    slack_text = json.loads(received["slack"][-1])["text"]
+    assert "quarantined quarantine/household_2024.csv: column 'weight' has 3 values <= 0" in slack_text
+    assert "respondent id not unique" in html.unescape(box.messages[-1].get_body().get_content())
