@@ -13,7 +13,6 @@ Only the standard library is imported at module level: DAG files import this mod
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -267,7 +266,3 @@ def send_staleness_warning(
         log_url=_log_url(ti, settings) if ti else None,
     )
     return send(alert, settings, context)
-
-
-def describe(alert: Alert) -> str:
-    return json.dumps(alert.as_dict(), default=str)
