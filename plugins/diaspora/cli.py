@@ -24,6 +24,15 @@ def _db_upgrade(_: argparse.Namespace) -> int:
     return 0
 
 
+def _docs(args: argparse.Namespace) -> int:
+    from diaspora.warehouse.catalog import data_dictionary
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(data_dictionary())
+    print(f"wrote {args.output}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from diaspora.reporting import format_profiles, format_remittances, latest_profiles, latest_remittances
 
@@ -84,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("dag_ids", nargs="*", help="DAG ids (default: every DAG, sources first)")
     run.add_argument("--dags-folder", type=Path, default=PROJECT_ROOT / "dags")
     run.set_defaults(func=_run_dags)
+
+    docs = commands.add_parser("docs", help="write the data dictionary of the reporting views")
+    docs.add_argument("--output", type=Path, default=PROJECT_ROOT / "docs" / "data_dictionary.md")
+    docs.set_defaults(func=_docs)
 
     report = commands.add_parser("report", help="print the latest remittances per country")
     report.add_argument("--years", type=int, default=3, help="latest years per country")

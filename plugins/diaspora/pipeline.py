@@ -22,7 +22,8 @@ from diaspora.settings import Settings, get_settings
 from diaspora.sources import get_source
 from diaspora.sources.base import ParsedDataset
 from diaspora.validation import validate_frame
-from diaspora.warehouse.engine import get_engine, migrate, safe_url
+from diaspora.warehouse.catalog import grant_bi_role
+from diaspora.warehouse.engine import dialect, get_engine, migrate, safe_url
 from diaspora.warehouse.load import (
     TABLE_KEYS,
     ReleaseInfo,
@@ -66,6 +67,9 @@ def prepare_warehouse(settings: Settings | None = None) -> list[str]:
     engine = get_engine(settings.warehouse_url)
     applied = migrate(engine)
     synced = sync_reference_data(engine, settings.source_health_file)
+    if settings.bi_password and dialect(engine) == "postgresql":
+        with engine.begin() as conn:
+            grant_bi_role(conn, settings.bi_role, settings.bi_password)
     log.info(
         "Warehouse %s ready; migrations applied now: %s; reference rows synced: %s",
         safe_url(settings.warehouse_url),

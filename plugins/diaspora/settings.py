@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "config" / "source_health.yml",
         description="Per-source cadence and hold-back thresholds.",
     )
+    bi_role: str = Field(
+        default="diaspora_bi", description="PostgreSQL role that BI tools use (reads reporting only)."
+    )
+    bi_password: str | None = Field(
+        default=None, description="Password of the BI role; the role is created or updated when this is set."
+    )
     expectations_dir: Path = Field(default=PROJECT_ROOT / "expectations")
     http_connect_timeout: float = Field(default=10.0, gt=0)
     http_read_timeout: float = Field(default=60.0, gt=0)

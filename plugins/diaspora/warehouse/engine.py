@@ -86,4 +86,7 @@ def migrate(engine: sa.Engine) -> list[str]:
         for path in sorted((SQL_DIR / "views").glob("*.sql")):
             for statement in split_statements(path.read_text()):
                 conn.exec_driver_sql(statement)
+        from diaspora.warehouse.catalog import apply_comments
+
+        apply_comments(conn)
     return applied_now
