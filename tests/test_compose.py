@@ -16,6 +16,8 @@ SECRETS = {
     "AIRFLOW_FERNET_KEY": "test-fernet-key",
     "AIRFLOW_DB_PASSWORD": "test-airflow-db",
     "WAREHOUSE_DB_PASSWORD": "test-warehouse-db",
+    "DIASPORA_BI_PASSWORD": "test-bi",
+    "METABASE_ADMIN_PASSWORD": "test-metabase",
 }
 AIRFLOW_SERVICES = {
     "airflow-init",
@@ -78,3 +80,14 @@ def test_compose_refuses_to_start_without_secrets():
     result = run_config({}, "-q")
     assert result.returncode != 0
     assert "AIRFLOW" in result.stderr or "WAREHOUSE" in result.stderr
+
+
+def test_bi_profile_adds_metabase_reading_as_the_bi_role():
+    rendered = run_config(SECRETS)
+    assert rendered.returncode == 0, rendered.stderr
+    services = yaml.safe_load(rendered.stdout)["services"]
+    assert services["metabase"]["profiles"] == ["bi"] and services["metabase-setup"]["profiles"] == ["bi"]
+    assert "profiles" not in services["airflow-scheduler"]  # the default stack needs no profile
+    setup_env = services["metabase-setup"]["environment"]
+    assert setup_env["DIASPORA_BI_ROLE"] == "diaspora_bi" and setup_env["DIASPORA_BI_PASSWORD"] == "test-bi"
+    assert setup_env["METABASE_URL"] == "http://metabase:3000"
