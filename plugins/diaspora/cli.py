@@ -40,6 +40,10 @@ def _report(args: argparse.Namespace) -> int:
     print(format_remittances(latest_remittances(settings, years=args.years)))
     print()
     print(format_profiles(latest_profiles(settings)))
+    factsheets = sorted((settings.data_dir / "factsheets").glob("*/factsheet.html"))
+    if factsheets:
+        print("\nFactsheets (HTML, with JSON and CSV beside them):")
+        print("\n".join(f"  {path}" for path in factsheets))
     return 0
 
 

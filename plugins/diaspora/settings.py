@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     bi_password: str | None = Field(
         default=None, description="Password of the BI role; the role is created or updated when this is set."
     )
+    factsheet_countries: str = Field(
+        default="TJK,KAZ,KGZ,TKM,UZB", description="ISO3 codes of the countries that get a factsheet."
+    )
+    factsheet_group: str = Field(
+        default="EEA", description="Country group shown on factsheets (a group code)."
+    )
     expectations_dir: Path = Field(default=PROJECT_ROOT / "expectations")
     http_connect_timeout: float = Field(default=10.0, gt=0)
     http_read_timeout: float = Field(default=60.0, gt=0)
@@ -102,6 +108,10 @@ class Settings(BaseSettings):
     @property
     def parsed_dir(self) -> Path:
         return self.data_dir / "parsed"
+
+    @property
+    def factsheet_country_codes(self) -> list[str]:
+        return [c.strip().upper() for c in self.factsheet_countries.split(",") if c.strip()]
 
     @property
     def data_docs_dir(self) -> Path:

@@ -1,0 +1,34 @@
+"""Airflow DAG ``diaspora_reporting``: the diaspora factsheets, after any source loads new data.
+
+Scheduled on the Assets the source DAGs emit (not on a clock): renders, for each configured
+country (DIASPORA_FACTSHEET_COUNTRIES), a static HTML profile with the same figures as JSON and
+CSV under <DIASPORA_DATA_DIR>/factsheets/.
+"""
+
+from airflow.sdk import DAG, task
+
+from diaspora.alerts import on_dag_failure
+from diaspora.assets import UNDESA_MIGRANT_STOCK, WORLDBANK_INDICATORS
+from diaspora.orchestration import START_DATE, default_args
+
+with DAG(
+    dag_id="diaspora_reporting",
+    schedule=(WORLDBANK_INDICATORS | UNDESA_MIGRANT_STOCK),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    on_failure_callback=on_dag_failure,
+    doc_md=__doc__,
+    tags=["diaspora", "reporting"],
+):
+
+    @task
+    def render_factsheets() -> dict:
+        """One factsheet per configured country, read from the reporting views."""
+        from diaspora.factsheet import render_all
+        from diaspora.settings import get_settings
+
+        return render_all(get_settings())
+
+    render_factsheets()
