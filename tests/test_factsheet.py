@@ -132,6 +132,14 @@ def test_the_page_in_headless_chromium(loaded, tmp_path):
     inked = sum(1 for pixel in image.getdata() if pixel < 200) / (image.width * image.height)
     assert inked > 0.02  # text and charts drawn, not a blank page
 
+    pdf = tmp_path / "factsheet.pdf"
+    printed = _run_chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
+    assert printed.returncode == 0 and pdf.exists(), printed.stderr[-2000:]
+    media_boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf.read_bytes())
+    width, height = 595.9, 842.9  # A4 in points, as Chromium writes it
+    assert media_boxes
+    assert all(abs(float(w) - width) < 2 and abs(float(h) - height) < 2 for w, h in media_boxes)
+
 
 @pytest.mark.e2e
 def test_reporting_dag_runs_after_the_sources(airflow_db, loaded, monkeypatch):
