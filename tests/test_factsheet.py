@@ -142,14 +142,17 @@ def test_the_page_in_headless_chromium(loaded, tmp_path):
 
 
 @pytest.mark.e2e
-def test_reporting_dag_runs_after_the_sources(airflow_db, loaded, monkeypatch):
-    monkeypatch.setenv("DIASPORA_FACTSHEET_COUNTRIES", "TJK,KGZ")
+def test_reporting_dag_runs_after_the_source_dags(airflow_db, make_settings, warehouse_url, monkeypatch):
+    make_settings(warehouse_url=warehouse_url, factsheet_countries="TJK,KGZ", **SNAPSHOTS)
     from diaspora.settings import get_settings
 
-    get_settings.cache_clear()
-    dag_run = load_dag("diaspora_reporting").test(logical_date=datetime(2026, 11, 22, tzinfo=UTC))
-    assert str(dag_run.state) == "success", states(dag_run)
+    for day, dag_id in enumerate(
+        ("worldbank_indicators", "undesa_migrant_stock", "diaspora_reporting"), start=1
+    ):
+        dag_run = load_dag(dag_id).test(logical_date=datetime(2026, 11, day, tzinfo=UTC))
+        assert str(dag_run.state) == "success", (dag_id, states(dag_run))
     for country in ("TJK", "KGZ"):
         folder = get_settings().data_dir / "factsheets" / country
         assert {p.name for p in folder.iterdir()} == {"factsheet.html", "factsheet.json", "factsheet.csv"}
-    assert "514,478" in (get_settings().data_dir / "factsheets" / "TJK" / "factsheet.html").read_text()
+    page = (get_settings().data_dir / "factsheets" / "TJK" / "factsheet.html").read_text()
+    assert "514,478" in page and "USD 4,633.8 million" in page
