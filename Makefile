@@ -17,6 +17,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 export DIASPORA_DATA_DIR ?= $(CURDIR)/data
 
 SNAPSHOT_URL := file://$(CURDIR)/snapshots/worldbank/api
+UNHCR_SAMPLE_URL := file://$(CURDIR)/snapshots/unhcr/api
 IMS_SAMPLE_URL := file://$(CURDIR)/snapshots/undesa/undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx
 
 .PHONY: help install airflow-db demo run test lint format airflow docs clean
@@ -47,7 +48,8 @@ airflow-db: $(AIRFLOW_HOME)/airflow.db
 
 demo: airflow-db
 	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING DIASPORA_WORLDBANK_BASE_URL=$(SNAPSHOT_URL) \
-		DIASPORA_UNDESA_IMS_URL=$(IMS_SAMPLE_URL) $(BIN)/diaspora run-dags
+		DIASPORA_UNDESA_IMS_URL=$(IMS_SAMPLE_URL) DIASPORA_UNHCR_BASE_URL=$(UNHCR_SAMPLE_URL) \
+		$(BIN)/diaspora run-dags
 	@echo
 	$(BIN)/diaspora report
 

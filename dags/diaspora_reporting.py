@@ -8,12 +8,12 @@ CSV under <DIASPORA_DATA_DIR>/factsheets/.
 from airflow.sdk import DAG, task
 
 from diaspora.alerts import on_dag_failure
-from diaspora.assets import UNDESA_MIGRANT_STOCK, WORLDBANK_INDICATORS
+from diaspora.assets import UNDESA_MIGRANT_STOCK, UNHCR_REFUGEES, WORLDBANK_INDICATORS
 from diaspora.orchestration import START_DATE, default_args
 
 with DAG(
     dag_id="diaspora_reporting",
-    schedule=(WORLDBANK_INDICATORS | UNDESA_MIGRANT_STOCK),
+    schedule=(WORLDBANK_INDICATORS | UNDESA_MIGRANT_STOCK | UNHCR_REFUGEES),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

@@ -20,8 +20,25 @@ def test_every_dag_file_imports_without_errors():
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
-    assert {"worldbank_indicators", "undesa_migrant_stock"} <= set(bag.dags)
-    for dag_id, schedule in (("worldbank_indicators", "0 0 * * 0"), ("undesa_migrant_stock", "0 0 1 * *")):
+    assert set(bag.dags) == {
+        "worldbank_indicators",
+        "undesa_migrant_stock",
+        "unhcr_refugees",
+        "diaspora_reporting",
+    }
+    reporting = bag.dags["diaspora_reporting"]
+    assert type(reporting.timetable).__name__ == "AssetTriggeredTimetable"
+    assert {a.name for a in reporting.timetable.asset_condition.objects} == {
+        "worldbank_indicators",
+        "undesa_migrant_stock",
+        "unhcr_refugees",
+    }
+    sources = (
+        ("worldbank_indicators", "0 0 * * 0"),
+        ("undesa_migrant_stock", "0 0 1 * *"),
+        ("unhcr_refugees", "0 0 1 * *"),
+    )
+    for dag_id, schedule in sources:
         dag = bag.dags[dag_id]
         assert dag.catchup is False and dag.timetable.expression == schedule
         assert {t.task_id for t in dag.tasks} == {

@@ -26,6 +26,7 @@ IMS_SAMPLE = ROOT / "snapshots" / "undesa" / "undesa_pd_2024_ims_stock_by_sex_de
 SNAPSHOTS = {
     "worldbank_base_url": f"file://{ROOT / 'snapshots' / 'worldbank' / 'api'}",
     "undesa_ims_url": f"file://{IMS_SAMPLE}",
+    "unhcr_base_url": f"file://{ROOT / 'snapshots' / 'unhcr' / 'api'}",
 }
 
 
@@ -34,6 +35,7 @@ def loaded(make_settings, warehouse_url):
     settings = make_settings(warehouse_url=warehouse_url, **SNAPSHOTS)
     pipeline.run_source("worldbank_indicators", settings)
     pipeline.run_source("undesa_migrant_stock", settings)
+    pipeline.run_source("unhcr_refugees", settings)
     return settings
 
 
@@ -64,7 +66,12 @@ def test_figures_equal_the_reporting_views(loaded):
         figures["emigrants"].release == "IMS 2024"
         and "reference year 2024" in figures["emigrants"].source_line
     )
-    assert figures["refugees_from"].value is None  # no UNHCR data loaded: not available, never 0
+    refugees = one(url, "SELECT * FROM reporting.refugees WHERE country_code = 'TJK' AND year = 2024")
+    assert figures["refugees_from"].value == refugees["refugees_from"] == 3945
+    assert figures["asylum_seekers_from"].value == refugees["asylum_seekers_from"] == 8203
+    assert figures["refugees_hosted"].value == 11033 and figures["stateless_hosted"].value == 3629
+    assert kazakhstan["figures"]["refugees_from"].value is None  # not in the sample: not available, never 0
+    assert len(facts["institutions"]) == 6 and len(facts["policies"]) == 9
     assert kazakhstan["figures"]["emigrants"].value is None
     assert "not available" in kazakhstan["figures"]["emigrants"].source_line
 
@@ -78,7 +85,8 @@ def test_outputs_carry_the_same_figures(loaded, tmp_path):
     csv_text = Path(paths["csv"]).read_text()
     assert 'emigrants,514478.0,persons,2024,"UN DESA, International Migrant Stock",IMS 2024' in csv_text
     page = Path(paths["html"]).read_text()
-    assert "514,478" in page and "USD 4,633.8 million" in page and "38.4%" in page
+    assert "514,478" in page and "USD 4,633.8 million" in page and "11,033" in page
+    assert "Migration Service (2011)" in page and "38.4%" in page
     assert page.count("<svg") == 3 and "http://" not in page.split("<svg")[0]  # nothing fetched from the web
 
 
@@ -122,7 +130,9 @@ def test_the_page_in_headless_chromium(loaded, tmp_path):
     shown = dict(re.findall(r'data-figure="(\w+)" data-value="([^"]*)"', dom.stdout))
     assert float(shown["emigrants"]) == facts["figures"]["emigrants"].value
     assert float(shown["remittances_received_usd"]) == facts["figures"]["remittances_received_usd"].value
-    assert shown["refugees_from"] == ""  # rendered as "not available"
+    assert float(shown["refugees_from"]) == 3945 and float(shown["stateless_hosted"]) == 3629
+    assert "Coordinating Council on Cooperation with Tajik Diaspora" in dom.stdout  # the engagement section
+    assert "dual citizenship restricted (with RUS, since 1995)" in dom.stdout
 
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "factsheet_TJK.png"
@@ -146,13 +156,13 @@ def test_reporting_dag_runs_after_the_source_dags(airflow_db, make_settings, war
     make_settings(warehouse_url=warehouse_url, factsheet_countries="TJK,KGZ", **SNAPSHOTS)
     from diaspora.settings import get_settings
 
-    for day, dag_id in enumerate(
-        ("worldbank_indicators", "undesa_migrant_stock", "diaspora_reporting"), start=1
-    ):
+    dag_ids = ("worldbank_indicators", "undesa_migrant_stock", "unhcr_refugees", "diaspora_reporting")
+    for day, dag_id in enumerate(dag_ids, start=1):
         dag_run = load_dag(dag_id).test(logical_date=datetime(2026, 11, day, tzinfo=UTC))
         assert str(dag_run.state) == "success", (dag_id, states(dag_run))
     for country in ("TJK", "KGZ"):
         folder = get_settings().data_dir / "factsheets" / country
         assert {p.name for p in folder.iterdir()} == {"factsheet.html", "factsheet.json", "factsheet.csv"}
     page = (get_settings().data_dir / "factsheets" / "TJK" / "factsheet.html").read_text()
-    assert "514,478" in page and "USD 4,633.8 million" in page
+    assert "514,478" in page and "USD 4,633.8 million" in page and "11,033" in page
+    assert "Migration Service (2011)" in page

@@ -121,7 +121,7 @@ def _one_indicator_config(make_settings) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("source", ["worldbank", "undesa"])
+@pytest.mark.parametrize("source", ["worldbank", "undesa", "unhcr"])
 def test_bundled_snapshots_match_their_pinned_checksums(source):
     from hashlib import sha256
 
@@ -129,7 +129,7 @@ def test_bundled_snapshots_match_their_pinned_checksums(source):
 
     snapshot = ROOT / "snapshots" / source
     pinned = json.loads((snapshot / "SNAPSHOT.json").read_text())
-    base = snapshot / "api" if source == "worldbank" else snapshot
+    base = snapshot / "api" if source in ("worldbank", "unhcr") else snapshot
     for name, digest in pinned["sha256"].items():
         assert sha256((base / name).read_bytes()).hexdigest() == digest, name
     assert pinned["provenance"]

@@ -203,7 +203,22 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
             UNHCR,
             refugees.get("release_label"),
         ),
+        "stateless_hosted": Figure(
+            refugees.get("stateless_hosted"),
+            "persons",
+            refugees.get("year"),
+            UNHCR,
+            refugees.get("release_label"),
+        ),
     }
+    engagement = _all(
+        conn,
+        "SELECT item_type, name, category, detail, host_country_name, status, valid_from, valid_to, source"
+        " FROM reporting.diaspora_engagement WHERE country_code = :c"
+        " ORDER BY item_type, valid_from NULLS LAST, name",
+        c=country,
+    )
+    rights = _one(conn, "SELECT * FROM reporting.political_rights WHERE country_code = :c", c=country)
     quality = _all(conn, "SELECT source, last_success_at FROM reporting.data_quality ORDER BY source")
     return {
         "country_code": country,
@@ -214,6 +229,10 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
         "remittances_trend": trend,
         "top_destinations": top,
         "emigrant_stock": series,
+        "institutions": [e for e in engagement if e["item_type"] == "institution"],
+        "organisations": [e for e in engagement if e["item_type"] == "organisation"],
+        "policies": [e for e in engagement if e["item_type"] == "policy"],
+        "political_rights": rights,
         "data_quality": [
             {
                 "source": q["source"],

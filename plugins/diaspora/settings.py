@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         pattern="^(calamine|openpyxl)$",
         description="pandas engine that reads Excel workbooks (calamine is several times faster).",
     )
+    unhcr_base_url: str = Field(
+        default="https://api.unhcr.org/population/v1",
+        description="UNHCR Refugee Population Statistics API base URL (http(s):// or file:// snapshot).",
+    )
+    unhcr_year_from: int = Field(default=2000, ge=1951, description="First year pulled from UNHCR.")
+    unhcr_page_limit: int = Field(default=10000, ge=1, description="Items per UNHCR API page.")
     alert_webhook_url: str | None = Field(
         default=None,
         description="Generic JSON webhook (Teams, PagerDuty, Opsgenie relays…) that receives every alert.",

@@ -13,6 +13,7 @@ from types import ModuleType
 SOURCE_MODULES: dict[str, str] = {
     "worldbank_indicators": "diaspora.sources.worldbank",
     "undesa_migrant_stock": "diaspora.sources.undesa",
+    "unhcr_refugees": "diaspora.sources.unhcr",
 }
 
 

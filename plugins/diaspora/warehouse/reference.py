@@ -9,11 +9,12 @@ import sqlalchemy as sa
 
 from diaspora.countries import country_groups, country_table, un_area_rows
 from diaspora.health import health_frame
+from diaspora.registry import registry_frames
 from diaspora.warehouse.load import bulk_insert, merge
 
 
 def sync_reference_data(engine: sa.Engine, source_health_file: Path) -> dict[str, int]:
-    """Upsert countries, UN areas and source health; replace group memberships with the file's."""
+    """Upsert countries, UN areas and source health; replace group memberships and the registry."""
     countries = pd.concat([country_table(), un_area_rows()], ignore_index=True)
     groups, members = country_groups()
     with engine.begin() as conn:
@@ -22,7 +23,10 @@ def sync_reference_data(engine: sa.Engine, source_health_file: Path) -> dict[str
             "dw.dim_country_group": merge(conn, "dw.dim_country_group", groups),
             "etl.source_health": merge(conn, "etl.source_health", health_frame(source_health_file)),
         }
-        # Memberships are replaced wholesale, so a date corrected in the file is corrected here.
+        # Memberships and the registry are replaced wholesale: a corrected file is corrected here.
         conn.exec_driver_sql("DELETE FROM dw.bridge_country_group")
         merged["dw.bridge_country_group"] = bulk_insert(conn, "dw.bridge_country_group", members)
+        for table, frame in registry_frames().items():
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+            merged[table] = bulk_insert(conn, table, frame)
     return merged
