@@ -7,20 +7,13 @@ CSV under <DIASPORA_DATA_DIR>/factsheets/.
 
 from airflow.sdk import DAG, task
 
-from diaspora.alerts import on_dag_failure
 from diaspora.assets import UNDESA_MIGRANT_STOCK, UNHCR_REFUGEES, WORLDBANK_INDICATORS
-from diaspora.orchestration import START_DATE, default_args
+from diaspora.orchestration import dag_settings
 
 with DAG(
     dag_id="diaspora_reporting",
     schedule=(WORLDBANK_INDICATORS | UNDESA_MIGRANT_STOCK | UNHCR_REFUGEES),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args(),
-    on_failure_callback=on_dag_failure,
-    doc_md=__doc__,
-    tags=["diaspora", "reporting"],
+    **dag_settings(__doc__, ("reporting",)),
 ):
 
     @task

@@ -39,6 +39,19 @@ def _run_context():  # noqa: ANN202 - RunContext is imported lazily
     return RunContext(dag_id=context["ti"].dag_id, run_id=context["run_id"])
 
 
+def dag_settings(doc_md: str, tags: tuple[str, ...]) -> dict:
+    """What every DAG of the project shares: no catchup, one run at a time, retries, callbacks."""
+    return {
+        "start_date": START_DATE,
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": default_args(),
+        "on_failure_callback": on_dag_failure,
+        "doc_md": doc_md,
+        "tags": ["diaspora", *tags],
+    }
+
+
 def build_source_dag(
     source_key: str,
     *,
@@ -49,17 +62,7 @@ def build_source_dag(
 ) -> DAG:
     """prepare_warehouse → extract → is_new_release → parse → validate → load (emits ``asset``),
     with check_freshness beside is_new_release (a stale source warns even when nothing changed)."""
-    with DAG(
-        dag_id=source_key,
-        schedule=schedule,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        default_args=default_args(),
-        on_failure_callback=on_dag_failure,
-        doc_md=doc_md,
-        tags=["diaspora", "source", *tags],
-    ) as dag:
+    with DAG(dag_id=source_key, schedule=schedule, **dag_settings(doc_md, ("source", *tags))) as dag:
 
         @task
         def prepare_warehouse() -> list[str]:
