@@ -102,3 +102,30 @@ def test_definitions_match_files_and_name_bad_fields(tmp_path):
     broken.write_text(DEFINITION.replace("type: categorical", "type: choice"))
     with pytest.raises(ConfigError, match=r"broken\.yml: questions\.0\.type"):
         load_definition(broken)
+
+
+def test_inbox_moves_files_out_and_loses_nothing(tmp_path):
+    import json
+    from datetime import date
+
+    from diaspora.surveys.inbox import Inbox, file_sha256
+
+    inbox = Inbox(tmp_path / "surveys" / "inbox")
+    good, bad, again = (inbox.inbox / n for n in ("tj_lms_1.csv", "tj_lms_2.csv", "tj_lms_2.csv.part"))
+    good.write_bytes(b"hh_id,weight\n1,1.0\n")
+    bad.write_bytes(b"hh_id\n1\n")
+    again.write_bytes(b"still arriving")
+    assert [p.name for p in inbox.pending()] == ["tj_lms_1.csv", "tj_lms_2.csv"]
+    digest = file_sha256(bad)
+
+    archived = inbox.archive(good, date(2026, 11, 22))
+    quarantined = inbox.quarantine(bad, ["missing required column 'weight'", "no data for question region"])
+    assert archived == tmp_path / "surveys" / "archive" / "2026-11-22" / "tj_lms_1.csv"
+    assert archived.read_bytes() == b"hh_id,weight\n1,1.0\n"
+    report = json.loads(quarantined.with_name("tj_lms_2.csv.error.json").read_text())
+    assert report["reasons"] == ["missing required column 'weight'", "no data for question region"]
+    assert report["sha256"] == digest and file_sha256(quarantined) == digest
+
+    bad.write_bytes(b"hh_id\n2\n")  # the same name again: kept apart, not overwritten
+    second = inbox.quarantine(bad, ["missing required column 'weight'"])
+    assert second != quarantined and quarantined.exists() and second.read_bytes() == b"hh_id\n2\n"

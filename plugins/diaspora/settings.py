@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     )
     unhcr_year_from: int = Field(default=2000, ge=1951, description="First year pulled from UNHCR.")
     unhcr_page_limit: int = Field(default=10000, ge=1, description="Items per UNHCR API page.")
+    survey_inbox: Path | None = Field(
+        default=None, description="Folder where survey files are dropped; default <data_dir>/surveys/inbox."
+    )
     alert_webhook_url: str | None = Field(
         default=None,
         description="Generic JSON webhook (Teams, PagerDuty, Opsgenie relays…) that receives every alert.",
@@ -114,6 +117,10 @@ class Settings(BaseSettings):
     @property
     def parsed_dir(self) -> Path:
         return self.data_dir / "parsed"
+
+    @property
+    def survey_inbox_dir(self) -> Path:
+        return self.survey_inbox or self.data_dir / "surveys" / "inbox"
 
     @property
     def factsheet_country_codes(self) -> list[str]:
