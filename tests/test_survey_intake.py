@@ -129,3 +129,84 @@ def test_inbox_moves_files_out_and_loses_nothing(tmp_path):
     bad.write_bytes(b"hh_id\n2\n")  # the same name again: kept apart, not overwritten
     second = inbox.quarantine(bad, ["missing required column 'weight'"])
     assert second != quarantined and quarantined.exists() and second.read_bytes() == b"hh_id\n2\n"
+
+
+CHECKED_DEFINITION = (
+    DEFINITION.replace(
+        "personal: [{column: phone, handling: drop}]",
+        "personal: [{column: phone, handling: drop}, {column: name, handling: hash}]",
+    )
+    + "  - {code: hh_size, text: Household size, type: numeric, min: 1, max: 30}\n"
+)
+
+
+def test_survey_suite_reports_each_problem_with_column_count_and_rows(tmp_path):
+    import json
+
+    from diaspora.surveys.checks import prepare_for_checks, suite_for
+    from diaspora.validation import validate_frame
+
+    path = tmp_path / "tj_lms.yml"
+    path.write_text(CHECKED_DEFINITION)
+    definition = load_definition(path)
+    suite = tmp_path / "suite.json"
+    suite.write_text(json.dumps(suite_for(definition)))
+    raw = pd.DataFrame(
+        {  # SYNTHETIC answers with one problem of each kind
+            "hh_id": ["1", "2", "2", "4", "5"],
+            "weight": ["1.0", "0", "abc", "1.5", "2"],
+            "region": ["1", "3", "3", "9", "1"],
+            "hh_size": ["4", "5", "40", "3", "2"],
+        }
+    )
+
+    report = validate_frame(prepare_for_checks(raw, definition), suite)
+
+    failures = {(o.expectation_type, o.column): o for o in report.failures}
+    assert failures[("expect_column_values_to_be_unique", "hh_id")].unexpected_count == 2
+    assert failures[("expect_column_values_to_not_be_null", "_weight_value")].sample_rows == [2]  # 'abc'
+    assert failures[("expect_column_values_to_be_between", "_weight_value")].sample_values == [0.0]
+    region = failures[("expect_column_values_to_be_in_set", "region")]
+    assert region.unexpected_count == 1 and region.sample_values == ["9"] and region.sample_rows == [3]
+    assert failures[("expect_column_values_to_be_between", "_hh_size_value")].sample_values == [40.0]
+    assert len(report.failures) == 5
+
+
+def test_a_sav_file_checks_like_a_csv(tmp_path):
+    from diaspora.surveys.checks import prepare_for_checks
+
+    path = tmp_path / "tj_lms.yml"
+    path.write_text(CHECKED_DEFINITION)
+    definition = load_definition(path)
+    pyreadstat.write_sav(FRAME.assign(hh_size=[4, 5, 6]), str(tmp_path / "tj_lms_x.sav"))
+    prepared = prepare_for_checks(
+        read_survey_file(tmp_path / "tj_lms_x.sav", FormatOptions()).frame, definition
+    )
+    assert prepared["region"].tolist() == ["1", "3", "5"] and prepared["hh_id"].tolist() == ["1", "2", "3"]
+
+
+def test_personal_columns_never_pass_unprotected(tmp_path):
+    from diaspora.surveys.checks import protect_personal_data
+
+    path = tmp_path / "tj_lms.yml"
+    path.write_text(CHECKED_DEFINITION)
+    definition = load_definition(path)
+    raw = pd.DataFrame(
+        {
+            "hh_id": ["1", "2"],
+            "name": ["Firuza Rahimova", "Davron Saidov"],
+            "phone": ["+992 90 123 4567", "+992 93 765 4321"],
+            "weight": ["1", "1"],
+        }
+    )  # SYNTHETIC
+    protected = protect_personal_data(raw, definition, salt="test-salt")
+    assert "phone" not in protected.columns
+    assert protected["name"].str.fullmatch(r"[0-9a-f]{64}").all()
+    assert (
+        protect_personal_data(raw, definition, salt="test-salt")["name"].tolist()
+        == protected["name"].tolist()
+    )
+    flat = protected.to_csv()
+    assert not any(v in flat for v in ["Firuza", "Davron", "+992", "4567", "test-salt"])
+    with pytest.raises(ValueError, match="column name is to be hashed but no salt"):
+        protect_personal_data(raw, definition, salt=None)

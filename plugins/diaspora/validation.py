@@ -31,6 +31,7 @@ class ExpectationOutcome:
     unexpected_percent: float | None
     observed_value: Any
     sample_values: list[Any]
+    sample_rows: list[int] = field(default_factory=list)  # 0-based positions of unexpected rows
 
     def describe(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.kwargs.items() if k != "batch_id")
@@ -97,6 +98,11 @@ def _outcome(result: dict) -> ExpectationOutcome:
         unexpected_percent=details.get("unexpected_percent"),
         observed_value=details.get("observed_value"),
         sample_values=samples[:SAMPLE_SIZE],
+        sample_rows=[
+            int(i)
+            for i in (details.get("partial_unexpected_index_list") or [])[:SAMPLE_SIZE]
+            if isinstance(i, int | float)
+        ],
     )
 
 
