@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     survey_inbox: Path | None = Field(
         default=None, description="Folder where survey files are dropped; default <data_dir>/surveys/inbox."
     )
+    survey_definitions_dir: Path = Field(
+        default=PROJECT_ROOT / "config" / "surveys", description="Survey definitions (one YAML per survey)."
+    )
+    survey_salt: str | None = Field(
+        default=None, description="Secret salt for hashing personal survey columns (never commit it)."
+    )
     alert_webhook_url: str | None = Field(
         default=None,
         description="Generic JSON webhook (Teams, PagerDuty, Opsgenie relays…) that receives every alert.",

@@ -26,6 +26,8 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "dw.fact_indicator_value": ("country_code", "indicator_code", "year", "release_id"),
     "dw.dim_country_group": ("group_code",),
     "etl.source_health": ("source",),
+    "dw.dim_survey": ("survey_id",),
+    "dw.dim_question": ("survey_id", "question_code"),
     "dw.fact_refugee_population": ("origin_code", "asylum_code", "year", "population_type", "release_id"),
     "dw.fact_migrant_stock": ("origin_code", "destination_code", "year", "sex", "release_id"),
 }

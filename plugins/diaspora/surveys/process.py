@@ -1,0 +1,191 @@
+"""Process one survey file: match, read, check, protect, load in one transaction, then archive —
+or quarantine with every reason. Nothing is lost and nothing is half-loaded; no error escapes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from diaspora.settings import Settings
+from diaspora.surveys.checks import prepare_for_checks, protect_personal_data
+from diaspora.surveys.definitions import SurveyDefinition, definition_for, load_definitions
+from diaspora.surveys.inbox import Inbox, file_sha256
+from diaspora.surveys.readers import IntakeError, check_name, read_survey_file
+from diaspora.validation import validate_frame
+from diaspora.warehouse.engine import get_engine
+from diaspora.warehouse.load import bulk_insert, merge
+
+log = logging.getLogger(__name__)
+HEADER_ROWS = 1  # row numbers in reasons are 1-based file lines: header first
+
+
+def _reasons(report, table_format: str) -> list[str]:  # noqa: ANN001 - a ValidationReport
+    reasons = []
+    for failure in report.failures:
+        rows = [r + 1 + (HEADER_ROWS if table_format in ("csv", "xlsx") else 0) for r in failure.sample_rows]
+        column = failure.column or failure.kwargs.get("column_set")
+        reasons.append(
+            f"{failure.expectation_type} on {column}: {failure.unexpected_count} unexpected"
+            + (f", e.g. {failure.sample_values}" if failure.sample_values else "")
+            + (f" at rows {rows}" if rows else "")
+            + (f"; observed {failure.observed_value}" if failure.observed_value is not None else "")
+        )
+    return reasons
+
+
+def to_responses(frame: pd.DataFrame, definition: SurveyDefinition) -> pd.DataFrame:
+    """One row per respondent × question (× option for multi-select), with the respondent's weight."""
+    ids = frame[definition.respondent_id].astype(str)  # codes are text already (prepare_for_checks)
+    weights = pd.to_numeric(frame[definition.weight])
+    parts = []
+    for question in definition.questions:
+        answers = frame[question.code]
+        base = pd.DataFrame(
+            {
+                "respondent_id": ids,
+                "question_code": question.code,
+                "answer_no": 1,
+                "weight": weights,
+                "numeric_value": None,
+                "category_code": None,
+                "text_value": None,
+            }
+        )
+        if question.type == "numeric":
+            base["numeric_value"] = pd.to_numeric(answers, errors="coerce")
+        elif question.type == "categorical":
+            base["category_code"] = answers
+        elif question.type == "text":
+            base["text_value"] = answers.astype("string")
+        else:  # multi-select: "1;3" → one row per option
+            options = answers.fillna("").astype(str).str.split(r"[;,]")
+            base = base.assign(category_code=options).explode("category_code")
+            base["category_code"] = base["category_code"].str.strip()
+            base = base[base["category_code"] != ""]
+            base["answer_no"] = base.groupby("respondent_id").cumcount() + 1
+        parts.append(base)
+    responses = pd.concat(parts, ignore_index=True)
+    responses["numeric_value"] = pd.to_numeric(responses["numeric_value"])
+    return responses.astype({"category_code": "object", "text_value": "object"})
+
+
+def _definition_rows(definition: SurveyDefinition) -> tuple[pd.DataFrame, pd.DataFrame]:
+    survey = pd.DataFrame(
+        [
+            {
+                "survey_id": definition.survey_id,
+                "title": definition.title,
+                "producer": definition.producer,
+                "country_code": definition.country,
+                "fieldwork_start": definition.fieldwork_start,
+                "fieldwork_end": definition.fieldwork_end,
+                "data_note": definition.data_note,
+            }
+        ]
+    )
+    questions = pd.DataFrame(
+        [
+            {
+                "survey_id": definition.survey_id,
+                "question_code": q.code,
+                "text": q.text,
+                "type": q.type,
+                "value_labels": json.dumps(q.values, ensure_ascii=False) if q.values else None,
+                "min_value": q.min,
+                "max_value": q.max,
+            }
+            for q in definition.questions
+        ]
+    )
+    return survey, questions
+
+
+def _load(
+    engine: sa.Engine,
+    definition: SurveyDefinition,
+    path: Path,
+    sha256: str,
+    table_format: str,
+    responses: pd.DataFrame,
+    rows_in: int,
+) -> int:
+    survey, questions = _definition_rows(definition)
+    with engine.begin() as conn:
+        merge(conn, "dw.dim_survey", survey)
+        merge(conn, "dw.dim_question", questions)
+        file_id = conn.execute(
+            sa.text(
+                "INSERT INTO etl.survey_file (survey_id, file_name, sha256, format, rows_in, loaded_at)"
+                " VALUES (:s, :f, :h, :fmt, :n, :t) RETURNING file_id"
+            ),
+            {
+                "s": definition.survey_id,
+                "f": path.name,
+                "h": sha256,
+                "fmt": table_format,
+                "n": rows_in,
+                "t": datetime.now(UTC),
+            },
+        ).scalar_one()
+        bulk_insert(
+            conn, "dw.fact_survey_response", responses.assign(survey_id=definition.survey_id, file_id=file_id)
+        )
+    return file_id
+
+
+def process_file(path: Path, settings: Settings) -> dict:
+    """Load ``path`` or quarantine it; returns what happened. Never raises."""
+    path = Path(path)
+    inbox = Inbox(settings.survey_inbox_dir)
+    definition = None
+    try:
+        check_name(path.name)
+        definition = definition_for(path.name, load_definitions(settings.survey_definitions_dir))
+        if definition is None:
+            raise IntakeError(
+                f"{path.name} matches no survey definition (file_pattern in "
+                f"{settings.survey_definitions_dir.name}/*.yml) or more than one"
+            )
+        engine = get_engine(settings.warehouse_url)
+        sha256 = file_sha256(path)
+        with engine.connect() as conn:
+            loaded = conn.execute(
+                sa.text("SELECT file_id FROM etl.survey_file WHERE sha256 = :h"), {"h": sha256}
+            ).first()
+        if loaded:
+            target = inbox.archive(path)
+            return {"file": path.name, "status": "duplicate", "file_id": loaded[0], "archived": str(target)}
+        table = read_survey_file(path, definition.format)
+        report = validate_frame(
+            prepare_for_checks(table.frame, definition),
+            settings.expectations_dir / f"survey_{definition.survey_id}.json",
+            docs_dir=settings.data_docs_dir,
+            run_name=path.name,
+        )
+        if not report.success:
+            raise IntakeError(*_reasons(report, table.format))
+        protected = protect_personal_data(table.frame, definition, settings.survey_salt)
+        responses = to_responses(prepare_for_checks(protected, definition), definition)
+        file_id = _load(engine, definition, path, sha256, table.format, responses, len(table.frame))
+        target = inbox.archive(path)
+        return {
+            "file": path.name,
+            "status": "loaded",
+            "file_id": file_id,
+            "rows": len(table.frame),
+            "answers": len(responses),
+            "archived": str(target),
+        }
+    except IntakeError as exc:
+        reasons = exc.reasons
+    except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
+        log.exception("Unexpected error on survey file %s", path.name)
+        reasons = [f"unexpected error: {type(exc).__name__}: {str(exc)[:300]}"]
+    target = inbox.quarantine(path, reasons, definition.survey_id if definition else None)
+    log.warning("Survey file %s quarantined: %s", path.name, "; ".join(reasons))
+    return {"file": path.name, "status": "quarantined", "reasons": reasons, "quarantined": str(target)}

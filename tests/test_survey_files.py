@@ -1,0 +1,148 @@
+"""Survey files end to end on DuckDB and PostgreSQL: each format loads once, bad files are
+quarantined with their reasons, and no personal value reaches the warehouse (SYNTHETIC data)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyreadstat
+import pytest
+import sqlalchemy as sa
+
+from diaspora import pipeline
+from diaspora.surveys.checks import suite_for
+from diaspora.surveys.definitions import load_definition
+from diaspora.surveys.process import process_file
+from diaspora.warehouse.engine import get_engine
+
+DEFINITION = """
+survey_id: tj_lms_test
+title: Test labour-migration household survey
+producer: test
+country: TJK
+fieldwork_start: 2024-03-01
+fieldwork_end: 2024-05-31
+file_pattern: "tj_lms_*"
+data_note: SYNTHETIC test data
+respondent_id: hh_id
+weight: weight
+personal: [{column: name, handling: drop}, {column: phone, handling: hash}]
+questions:
+  - {code: region, text: Region, type: categorical, values: {"1": Dushanbe, "2": GBAO, "3": Sughd}}
+  - {code: abroad, text: A member works abroad, type: categorical, values: {"0": "No", "1": "Yes"}}
+  - {code: remit_usd, text: Remittances in the last 12 months (USD), type: numeric, min: 0, max: 100000}
+"""
+PEOPLE = {
+    "name": ["Firuza Rahimova", "Davron Saidov", "Nigina Karimova"],
+    "phone": ["+992 90 111 2233", "+992 93 444 5566", "+992 91 777 8899"],
+}  # SYNTHETIC
+
+
+def frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "hh_id": [1, 2, 3],
+            "region": [1, 3, 3],
+            "abroad": [1, 0, 1],
+            "remit_usd": [1200.0, 0.0, 800.0],
+            "weight": [1.5, 1.0, 0.5],
+            **PEOPLE,
+        }
+    )
+
+
+@pytest.fixture
+def survey_settings(make_settings, warehouse_url, tmp_path):
+    definitions = tmp_path / "definitions"
+    definitions.mkdir()
+    (definitions / "tj_lms_test.yml").write_text(DEFINITION)
+    expectations = tmp_path / "expectations"
+    expectations.mkdir()
+    suite = suite_for(load_definition(definitions / "tj_lms_test.yml"))
+    (expectations / "survey_tj_lms_test.json").write_text(json.dumps(suite))
+    settings = make_settings(
+        warehouse_url=warehouse_url,
+        survey_definitions_dir=definitions,
+        expectations_dir=expectations,
+        survey_salt="test-salt",
+    )
+    pipeline.migrate(get_engine(warehouse_url))
+    return settings
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    with get_engine(url).connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(sql))]
+
+
+@pytest.mark.parametrize("extension", ["csv", "sav", "dta"])
+def test_each_format_loads_once_without_personal_data(survey_settings, extension):
+    inbox = survey_settings.survey_inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    path = inbox / f"tj_lms_2024.{extension}"
+    data = frame()
+    if extension == "csv":
+        data.to_csv(path, index=False)
+    elif extension == "sav":
+        pyreadstat.write_sav(data, str(path), variable_value_labels={"region": {1: "Dushanbe", 3: "Sughd"}})
+    else:
+        pyreadstat.write_dta(data, str(path))
+    content = path.read_bytes()
+
+    result = process_file(path, survey_settings)
+    assert result["status"] == "loaded", result
+    url = survey_settings.warehouse_url
+    assert rows(url, "SELECT count(*) FROM dw.fact_survey_response") == [(9,)]
+    assert rows(
+        url,
+        "SELECT category_code, weight FROM dw.fact_survey_response WHERE question_code = 'region'"
+        " ORDER BY respondent_id",
+    ) == [("1", 1.5), ("3", 1.0), ("3", 0.5)]
+    again = inbox / f"tj_lms_2024_copy.{extension}"
+    again.write_bytes(content)
+    assert process_file(again, survey_settings)["status"] == "duplicate"  # same bytes load once
+    assert rows(url, "SELECT count(*) FROM etl.survey_file") == [(1,)]
+    assert list(inbox.iterdir()) == []  # both moved out: archive/<date>/
+    dump = json.dumps(
+        rows(url, "SELECT * FROM dw.fact_survey_response")
+        + rows(url, "SELECT * FROM dw.dim_question")
+        + rows(url, "SELECT * FROM etl.survey_file"),
+        default=str,
+    )
+    for value in PEOPLE["name"] + PEOPLE["phone"] + ["test-salt"]:
+        assert value not in dump
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda d: d.drop(columns=["weight"]), "expect_table_columns_to_match_set"),
+        (lambda d: d.assign(weight=[1.0, 0.0, 1.0]), "expect_column_values_to_be_between on _weight_value"),
+        (lambda d: d.assign(hh_id=[1, 1, 3]), "expect_column_values_to_be_unique on hh_id: 2 unexpected"),
+        (lambda d: d.assign(region=[1, 9, 3]), "on region: 1 unexpected, e.g. ['9'] at rows [3]"),
+    ],
+)
+def test_bad_files_are_quarantined_and_nothing_is_loaded(survey_settings, mutate, reason):
+    inbox = survey_settings.survey_inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    path = inbox / "tj_lms_bad.csv"
+    mutate(frame()).to_csv(path, index=False)
+
+    result = process_file(path, survey_settings)
+
+    assert result["status"] == "quarantined"
+    assert any(reason in r for r in result["reasons"]), result["reasons"]
+    report = json.loads(
+        (survey_settings.survey_inbox_dir.parent / "quarantine" / "tj_lms_bad.csv.error.json").read_text()
+    )
+    assert report["reasons"] == result["reasons"] and report["survey_id"] == "tj_lms_test"
+    assert rows(survey_settings.warehouse_url, "SELECT count(*) FROM dw.fact_survey_response") == [(0,)]
+
+
+def test_a_file_matching_no_definition_is_quarantined(survey_settings):
+    inbox = survey_settings.survey_inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "household.csv").write_text("a\n1\n")
+    result = process_file(inbox / "household.csv", survey_settings)
+    assert result["status"] == "quarantined" and "matches no survey definition" in result["reasons"][0]
