@@ -146,3 +146,34 @@ def test_a_file_matching_no_definition_is_quarantined(survey_settings):
     (inbox / "household.csv").write_text("a\n1\n")
     result = process_file(inbox / "household.csv", survey_settings)
     assert result["status"] == "quarantined" and "matches no survey definition" in result["reasons"][0]
+
+
+def test_weighted_estimates_match_a_hand_computation(survey_settings):
+    import math
+
+    inbox = survey_settings.survey_inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    frame().to_csv(inbox / "tj_lms_2024.csv", index=False)
+    assert process_file(inbox / "tj_lms_2024.csv", survey_settings)["status"] == "loaded"
+    with get_engine(survey_settings.warehouse_url).connect() as conn:
+        estimates = {
+            (r.question_code, r.category_code, r.breakdown_question, r.breakdown_category): r
+            for r in conn.execute(sa.text("SELECT * FROM reporting.survey_estimates"))
+        }
+
+    weights = [1.5, 1.0, 0.5]
+    n_eff = sum(weights) ** 2 / sum(w * w for w in weights)  # Kish: 9 / 3.5
+    share = 1.5 / 3.0  # region 1 (Dushanbe): respondent 1 only
+    dushanbe = estimates[("region", "1", None, None)]
+    assert dushanbe.estimate == pytest.approx(100 * share) and dushanbe.unweighted_n == 1
+    assert dushanbe.effective_n == pytest.approx(n_eff)
+    assert dushanbe.standard_error == pytest.approx(100 * math.sqrt(share * (1 - share) / n_eff))
+    values = [1200.0, 0.0, 800.0]
+    mean = sum(w * x for w, x in zip(weights, values, strict=True)) / sum(weights)
+    variance = sum(w * (x - mean) ** 2 for w, x in zip(weights, values, strict=True)) / sum(weights)
+    remittances = estimates[("remit_usd", None, None, None)]
+    assert remittances.estimate == pytest.approx(mean) and remittances.unweighted_n == 3
+    assert remittances.standard_error == pytest.approx(math.sqrt(variance / n_eff))
+    # By region: in Sughd (region 3) respondents 2 and 3, weights 1.0 and 0.5, one has a member abroad.
+    sughd_abroad = estimates[("abroad", "1", "region", "3")]
+    assert sughd_abroad.estimate == pytest.approx(100 * 0.5 / 1.5) and sughd_abroad.unweighted_n == 1
