@@ -25,6 +25,7 @@ def test_every_dag_file_imports_without_errors():
         "undesa_migrant_stock",
         "unhcr_refugees",
         "diaspora_reporting",
+        "survey_files",
     }
     reporting = bag.dags["diaspora_reporting"]
     assert type(reporting.timetable).__name__ == "AssetTriggeredTimetable"

@@ -177,3 +177,33 @@ def test_weighted_estimates_match_a_hand_computation(survey_settings):
     # By region: in Sughd (region 3) respondents 2 and 3, weights 1.0 and 0.5, one has a member abroad.
     sughd_abroad = estimates[("abroad", "1", "region", "3")]
     assert sughd_abroad.estimate == pytest.approx(100 * 0.5 / 1.5) and sughd_abroad.unweighted_n == 1
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
+def test_survey_dag_processes_every_file_and_alerts_once_for_the_bad_one(
+    airflow_db, survey_settings, httpserver, make_settings
+):
+    from datetime import UTC, datetime
+
+    from tests.dag_helpers import load_dag, states
+
+    received = []
+    httpserver.expect_request("/hooks/alerts", method="POST").respond_with_handler(
+        lambda request: received.append(request.get_json()) or "ok"
+    )
+    make_settings(alert_webhook_url=httpserver.url_for("/hooks/alerts"))
+    inbox = survey_settings.survey_inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    frame().to_csv(inbox / "tj_lms_good.csv", index=False)
+    frame().assign(weight=[1.0, -2.0, 1.0]).to_csv(inbox / "tj_lms_bad.csv", index=False)
+    (inbox / "tj_lms_broken.sav").write_bytes(b"$FL2 truncated")
+
+    dag_run = load_dag("survey_files").test(logical_date=datetime(2026, 11, 22, tzinfo=UTC))
+
+    assert str(dag_run.state) == "success", states(dag_run)
+    assert rows(survey_settings.warehouse_url, "SELECT count(*) FROM etl.survey_file") == [(1,)]
+    assert len(received) == 1 and received[0]["kind"] == "quarantine"
+    paths = sorted(q["path"].rsplit("/", 1)[-1] for q in received[0]["quarantined"])
+    assert paths == ["tj_lms_bad.csv", "tj_lms_broken.sav"]
+    assert list(inbox.iterdir()) == []

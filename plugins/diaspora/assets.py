@@ -13,3 +13,4 @@ def source_asset(source_key: str, fact_table: str) -> Asset:
 WORLDBANK_INDICATORS = source_asset("worldbank_indicators", "dw.fact_indicator_value")
 UNDESA_MIGRANT_STOCK = source_asset("undesa_migrant_stock", "dw.fact_migrant_stock")
 UNHCR_REFUGEES = source_asset("unhcr_refugees", "dw.fact_refugee_population")
+SURVEY_RESPONSES = source_asset("survey_files", "dw.fact_survey_response")

@@ -189,3 +189,33 @@ def process_file(path: Path, settings: Settings) -> dict:
     target = inbox.quarantine(path, reasons, definition.survey_id if definition else None)
     log.warning("Survey file %s quarantined: %s", path.name, "; ".join(reasons))
     return {"file": path.name, "status": "quarantined", "reasons": reasons, "quarantined": str(target)}
+
+
+def pending_files(settings: Settings) -> list[str]:
+    """Files waiting in the inbox (paths as text, for task mapping)."""
+    return [str(p) for p in Inbox(settings.survey_inbox_dir).pending()]
+
+
+def report_quarantined(results: list[dict], context: dict | None = None) -> list[str]:
+    """One alert for the quarantined files of a run (each with its path and reasons)."""
+    from diaspora.alerts import Alert, send
+    from diaspora.settings import get_settings
+
+    quarantined = [r for r in results if r and r.get("status") == "quarantined"]
+    if not quarantined:
+        return []
+    ti = (context or {}).get("ti")
+    alert = Alert(
+        kind="quarantine",
+        severity="error",
+        title=f"survey_files: {len(quarantined)} file(s) quarantined",
+        what="survey files failed their checks",
+        dag_id="survey_files",
+        task_id=getattr(ti, "task_id", None),
+        run_id=(context or {}).get("run_id"),
+        source="survey_files",
+        release=", ".join(r["file"] for r in quarantined),
+        held_back="nothing from these files was loaded; the other files were processed",
+        quarantined=[{"path": r["quarantined"], "reasons": r["reasons"]} for r in quarantined],
+    )
+    return send(alert, get_settings(), context)

@@ -1,0 +1,50 @@
+"""Airflow DAG ``survey_files``: survey files dropped in the inbox, one mapped task per file.
+
+Every 15 minutes, each waiting file (DIASPORA_SURVEY_INBOX) is matched to its survey definition,
+read, checked, stripped of personal data and loaded in one transaction — or quarantined with a
+report. One bad file never blocks the others; quarantined files raise one alert per run.
+"""
+
+from airflow.sdk import DAG, get_current_context, task
+
+from diaspora.assets import SURVEY_RESPONSES
+from diaspora.orchestration import dag_settings
+
+with DAG(dag_id="survey_files", schedule="*/15 * * * *", **dag_settings(__doc__, ("surveys",))):
+
+    @task
+    def prepare_warehouse() -> list[str]:
+        from diaspora import pipeline
+
+        return pipeline.prepare_warehouse()
+
+    @task
+    def pending_files() -> list[str]:
+        from diaspora.settings import get_settings
+        from diaspora.surveys.process import pending_files
+
+        return pending_files(get_settings())
+
+    @task(retries=0)
+    def process_file(path: str) -> dict:
+        """Load or quarantine one file; never raises, so other files go on."""
+        from diaspora.settings import get_settings
+        from diaspora.surveys.process import process_file
+
+        return process_file(path, get_settings())
+
+    @task(outlets=[SURVEY_RESPONSES])
+    def report(results: list[dict]) -> dict:
+        """Count what happened and alert once for every quarantined file of the run."""
+        from diaspora.surveys.process import report_quarantined
+
+        results = list(results)
+        alerted = report_quarantined(results, get_current_context())
+        return {
+            status: sum(r["status"] == status for r in results)
+            for status in ("loaded", "duplicate", "quarantined")
+        } | {"alerted": alerted}
+
+    files = pending_files()
+    prepare_warehouse() >> files
+    report(process_file.expand(path=files))
