@@ -47,7 +47,11 @@ $(AIRFLOW_HOME)/airflow.db: | install
 airflow-db: $(AIRFLOW_HOME)/airflow.db
 
 demo: airflow-db
+	@mkdir -p "$(DIASPORA_DATA_DIR)/surveys/inbox"
+	cp snapshots/surveys/tj_lms_2024_*.csv snapshots/surveys/tj_lms_2024_*.sav \
+		snapshots/surveys/tj_lms_2024_*.dta "$(DIASPORA_DATA_DIR)/surveys/inbox/"
 	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING DIASPORA_WORLDBANK_BASE_URL=$(SNAPSHOT_URL) \
+		DIASPORA_SURVEY_SALT="$${DIASPORA_SURVEY_SALT:-$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')}" \
 		DIASPORA_UNDESA_IMS_URL=$(IMS_SAMPLE_URL) DIASPORA_UNHCR_BASE_URL=$(UNHCR_SAMPLE_URL) \
 		$(BIN)/diaspora run-dags
 	@echo

@@ -207,3 +207,15 @@ def test_survey_dag_processes_every_file_and_alerts_once_for_the_bad_one(
     paths = sorted(q["path"].rsplit("/", 1)[-1] for q in received[0]["quarantined"])
     assert paths == ["tj_lms_bad.csv", "tj_lms_broken.sav"]
     assert list(inbox.iterdir()) == []
+
+
+def test_without_a_salt_the_file_stays_in_the_inbox(survey_settings, make_settings):
+    from diaspora.errors import ConfigError
+
+    settings = make_settings(survey_salt="")
+    inbox = settings.survey_inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    frame().to_csv(inbox / "tj_lms_2024.csv", index=False)
+    with pytest.raises(ConfigError, match="DIASPORA_SURVEY_SALT is not set"):
+        process_file(inbox / "tj_lms_2024.csv", settings)
+    assert [p.name for p in inbox.iterdir()] == ["tj_lms_2024.csv"]

@@ -208,5 +208,5 @@ def test_personal_columns_never_pass_unprotected(tmp_path):
     )
     flat = protected.to_csv()
     assert not any(v in flat for v in ["Firuza", "Davron", "+992", "4567", "test-salt"])
-    with pytest.raises(ValueError, match="column name is to be hashed but no salt"):
+    with pytest.raises(ConfigError, match="column name is to be hashed but no salt"):
         protect_personal_data(raw, definition, salt=None)

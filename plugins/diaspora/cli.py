@@ -33,13 +33,36 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _survey_suites(args: argparse.Namespace) -> int:
+    import json
+
+    from diaspora.surveys.checks import suite_for
+    from diaspora.surveys.definitions import load_definitions
+
+    settings = get_settings()
+    for definition in load_definitions(settings.survey_definitions_dir):
+        path = settings.expectations_dir / f"survey_{definition.survey_id}.json"
+        path.write_text(json.dumps(suite_for(definition), indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {path.name}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
-    from diaspora.reporting import format_profiles, format_remittances, latest_profiles, latest_remittances
+    from diaspora.reporting import (
+        format_profiles,
+        format_remittances,
+        format_survey_estimates,
+        latest_profiles,
+        latest_remittances,
+        survey_estimates,
+    )
 
     settings = get_settings()
     print(format_remittances(latest_remittances(settings, years=args.years)))
     print()
     print(format_profiles(latest_profiles(settings)))
+    print()
+    print(format_survey_estimates(survey_estimates(settings)))
     factsheets = sorted((settings.data_dir / "factsheets").glob("*/factsheet.html"))
     if factsheets:
         print("\nFactsheets (HTML, with JSON and CSV beside them):")
@@ -101,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     docs = commands.add_parser("docs", help="write the data dictionary of the reporting views")
     docs.add_argument("--output", type=Path, default=PROJECT_ROOT / "docs" / "data_dictionary.md")
     docs.set_defaults(func=_docs)
+
+    surveys = commands.add_parser("survey-suites", help="write the GX suite of every survey definition")
+    surveys.set_defaults(func=_survey_suites)
 
     report = commands.add_parser("report", help="print the latest remittances per country")
     report.add_argument("--years", type=int, default=3, help="latest years per country")

@@ -95,3 +95,37 @@ def format_profiles(rows: list[dict]) -> str:
             f"  {remittances}",
         ]
     return "\n".join(lines)
+
+
+def survey_estimates(settings: Settings) -> list[dict]:
+    """Two headline estimates per survey: households with a member abroad, mean remittances."""
+    query = sa.text(
+        "SELECT e.survey_id, s.title, s.data_note, e.question_code, e.category_code, e.estimate_type,"
+        " e.estimate, e.standard_error, e.unweighted_n FROM reporting.survey_estimates AS e"
+        " JOIN dw.dim_survey AS s ON s.survey_id = e.survey_id"
+        " WHERE e.breakdown_question IS NULL"
+        " AND ((e.question_code = 'member_abroad' AND e.category_code = '1')"
+        "      OR e.question_code = 'remittances_usd')"
+        " ORDER BY e.survey_id, e.question_code"
+    )
+    with get_engine(settings.warehouse_url).connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def format_survey_estimates(rows: list[dict]) -> str:
+    if not rows:
+        return "reporting.survey_estimates is empty: drop survey files in the inbox and run survey_files."
+    lines = ["Survey estimates (reporting.survey_estimates, weighted; ± standard error, Kish)"]
+    for row in rows:
+        if row["estimate_type"] == "share_pct":
+            text = (
+                f"households with a member working abroad: {row['estimate']:.1f}%"
+                f" ± {row['standard_error']:.1f}"
+            )
+        else:
+            text = (
+                f"mean remittances received in the last 12 months: USD {row['estimate']:,.0f}"
+                f" ± {row['standard_error']:,.0f}"
+            )
+        lines.append(f"{row['title']}: {text} (n = {row['unweighted_n']:,}) — {row['data_note']}")
+    return "\n".join(lines)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 import pandas as pd
 
+from diaspora.errors import ConfigError
 from diaspora.surveys.definitions import SurveyDefinition
 
 WEIGHT = "_weight_value"  # the weight as a number, for the suite
@@ -70,7 +72,10 @@ def _code(value: object) -> object:
         return None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip() or None
+    text = str(value).strip()
+    if re.fullmatch(r"-?\d+\.0+", text):  # "1.0" as a CSV writer prints an integer column with gaps
+        return text.split(".", 1)[0]
+    return text or None
 
 
 def prepare_for_checks(frame: pd.DataFrame, definition: SurveyDefinition) -> pd.DataFrame:
@@ -100,9 +105,9 @@ def protect_personal_data(
             continue
         if personal.handling == "hash":
             if not salt:
-                raise ValueError(
+                raise ConfigError(
                     f"survey {definition.survey_id}: column {personal.column} is to be hashed but no "
-                    "salt is configured (DIASPORA_SURVEY_SALT or the survey_salt connection)"
+                    "salt is configured: set DIASPORA_SURVEY_SALT (a secret, never in the repo)"
                 )
             protected[personal.column] = protected[personal.column].map(
                 lambda v: (

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from diaspora.errors import ConfigError
 from diaspora.settings import Settings
 from diaspora.surveys.checks import prepare_for_checks, protect_personal_data
 from diaspora.surveys.definitions import SurveyDefinition, definition_for, load_definitions
@@ -139,7 +140,8 @@ def _load(
 
 
 def process_file(path: Path, settings: Settings) -> dict:
-    """Load ``path`` or quarantine it; returns what happened. Never raises."""
+    """Load ``path`` or quarantine it; returns what happened. Raises only for a configuration
+    error (the file then stays in the inbox), never for what is in a file."""
     path = Path(path)
     inbox = Inbox(settings.survey_inbox_dir)
     definition = None
@@ -150,6 +152,12 @@ def process_file(path: Path, settings: Settings) -> dict:
             raise IntakeError(
                 f"{path.name} matches no survey definition (file_pattern in "
                 f"{settings.survey_definitions_dir.name}/*.yml) or more than one"
+            )
+        if any(c.handling == "hash" for c in definition.personal) and not settings.survey_salt:
+            # A deployment problem, not the file's: fail the task and leave the file in the inbox.
+            raise ConfigError(
+                f"survey {definition.survey_id} hashes personal columns but DIASPORA_SURVEY_SALT "
+                f"is not set; {path.name} stays in the inbox until it is"
             )
         engine = get_engine(settings.warehouse_url)
         sha256 = file_sha256(path)
@@ -183,6 +191,8 @@ def process_file(path: Path, settings: Settings) -> dict:
         }
     except IntakeError as exc:
         reasons = exc.reasons
+    except ConfigError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
         log.exception("Unexpected error on survey file %s", path.name)
         reasons = [f"unexpected error: {type(exc).__name__}: {str(exc)[:300]}"]
