@@ -76,7 +76,7 @@ def rows(url: str, sql: str) -> list[tuple]:
         return [tuple(r) for r in conn.execute(sa.text(sql))]
 
 
-@pytest.mark.parametrize("extension", ["csv", "sav", "dta"])
+@pytest.mark.parametrize("extension", ["csv", "xlsx", "sav", "dta"])
 def test_each_format_loads_once_without_personal_data(survey_settings, extension):
     inbox = survey_settings.survey_inbox_dir
     inbox.mkdir(parents=True, exist_ok=True)
@@ -84,6 +84,8 @@ def test_each_format_loads_once_without_personal_data(survey_settings, extension
     data = frame()
     if extension == "csv":
         data.to_csv(path, index=False)
+    elif extension == "xlsx":
+        data.to_excel(path, index=False)
     elif extension == "sav":
         pyreadstat.write_sav(data, str(path), variable_value_labels={"region": {1: "Dushanbe", 3: "Sughd"}})
     else:
