@@ -221,3 +221,20 @@ def test_without_a_salt_the_file_stays_in_the_inbox(survey_settings, make_settin
     with pytest.raises(ConfigError, match="DIASPORA_SURVEY_SALT is not set"):
         process_file(inbox / "tj_lms_2024.csv", settings)
     assert [p.name for p in inbox.iterdir()] == ["tj_lms_2024.csv"]
+
+
+def test_problems_in_later_chunks_name_their_file_rows(survey_settings, monkeypatch):
+    from diaspora.surveys import readers
+
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(readers.open_survey_file, "__defaults__", (2,))
+    inbox = survey_settings.survey_inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    data = pd.concat([frame()] * 2, ignore_index=True).assign(hh_id=range(1, 7), region=[1, 3, 3, 1, 9, 3])
+    data.to_csv(inbox / "tj_lms_chunks.csv", index=False)
+
+    result = process_file(inbox / "tj_lms_chunks.csv", survey_settings)
+
+    assert result["status"] == "quarantined"
+    assert any("e.g. ['9'] at rows [6]" in r for r in result["reasons"]), result["reasons"]  # 5th record
+    assert rows(survey_settings.warehouse_url, "SELECT count(*) FROM dw.fact_survey_response") == [(0,)]

@@ -52,7 +52,7 @@ def test_each_format_is_read_with_value_labels(tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
-        ("tj_lms_a.csv", "hh_id,region\n1,Хатлон\n".encode("cp1251"), "not valid utf-8 at byte"),
+        ("tj_lms_a.csv", "hh_id,region\n1,Хатлон\n".encode("cp1251"), "not valid utf-8 text"),
         ("tj_lms_b.csv", b"", "the file is empty"),
         ("tj_lms_c.xlsx", b"hh_id,region\n1,2\n", "content is csv, not what its extension .xlsx claims"),
         ("tj_lms_d.sav", b"$FL2" + b"\x00" * 40, "cannot read the sav file"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from diaspora.settings import Settings
 from diaspora.surveys.checks import prepare_for_checks, protect_personal_data
 from diaspora.surveys.definitions import SurveyDefinition, definition_for, load_definitions
 from diaspora.surveys.inbox import Inbox, file_sha256
-from diaspora.surveys.readers import IntakeError, check_name, read_survey_file
+from diaspora.surveys.readers import IntakeError, check_name, open_survey_file
 from diaspora.validation import validate_frame
 from diaspora.warehouse.engine import get_engine
 from diaspora.warehouse.load import bulk_insert, merge
@@ -25,10 +26,11 @@ log = logging.getLogger(__name__)
 HEADER_ROWS = 1  # row numbers in reasons are 1-based file lines: header first
 
 
-def _reasons(report, table_format: str) -> list[str]:  # noqa: ANN001 - a ValidationReport
+def _reasons(report, table_format: str, offset: int = 0) -> list[str]:  # noqa: ANN001 - a ValidationReport
     reasons = []
     for failure in report.failures:
-        rows = [r + 1 + (HEADER_ROWS if table_format in ("csv", "xlsx") else 0) for r in failure.sample_rows]
+        header = HEADER_ROWS if table_format in ("csv", "xlsx") else 0
+        rows = [offset + r + 1 + header for r in failure.sample_rows]
         column = failure.column or failure.kwargs.get("column_set")
         reasons.append(
             f"{failure.expectation_type} on {column}: {failure.unexpected_count} unexpected"
@@ -106,37 +108,90 @@ def _definition_rows(definition: SurveyDefinition) -> tuple[pd.DataFrame, pd.Dat
     return survey, questions
 
 
-def _load(
-    engine: sa.Engine,
-    definition: SurveyDefinition,
-    path: Path,
-    sha256: str,
-    table_format: str,
-    responses: pd.DataFrame,
-    rows_in: int,
-) -> int:
+MAX_REASONS = 50
+
+
+def _stream_into_warehouse(
+    engine: sa.Engine, definition: SurveyDefinition, path: Path, sha256: str, settings: Settings
+) -> dict:
+    """Check and load the file chunk by chunk inside one transaction; any problem rolls it all back.
+
+    Memory is bounded by one chunk: each is read, checked, stripped of personal data, turned into
+    answers and copied into the warehouse before the next is read.
+    """
+    file_format, chunks = open_survey_file(path, definition.format)
+    suite = settings.expectations_dir / f"survey_{definition.survey_id}.json"
     survey, questions = _definition_rows(definition)
+    reasons: list[str] = []
+    seen_ids: set[str] = set()
+    rows_in = answers = 0
+    seconds = {"read": 0.0, "validate": 0.0, "load": 0.0}  # where the time goes, for the benchmark
+    clock = time.perf_counter()
     with engine.begin() as conn:
         merge(conn, "dw.dim_survey", survey)
         merge(conn, "dw.dim_question", questions)
         file_id = conn.execute(
             sa.text(
                 "INSERT INTO etl.survey_file (survey_id, file_name, sha256, format, rows_in, loaded_at)"
-                " VALUES (:s, :f, :h, :fmt, :n, :t) RETURNING file_id"
+                " VALUES (:s, :f, :h, :fmt, 0, :t) RETURNING file_id"
             ),
             {
                 "s": definition.survey_id,
                 "f": path.name,
                 "h": sha256,
-                "fmt": table_format,
-                "n": rows_in,
+                "fmt": file_format,
                 "t": datetime.now(UTC),
             },
         ).scalar_one()
-        bulk_insert(
-            conn, "dw.fact_survey_response", responses.assign(survey_id=definition.survey_id, file_id=file_id)
+        for frame, _labels in chunks:
+            seconds["read"] += time.perf_counter() - clock
+            clock = time.perf_counter()
+            prepared = prepare_for_checks(frame, definition)
+            report = validate_frame(prepared, suite, run_name=path.name)
+            reasons += _reasons(report, file_format, offset=rows_in)
+            if definition.respondent_id in prepared:
+                ids = prepared[definition.respondent_id].dropna()
+                repeated = sorted(set(ids) & seen_ids)
+                if repeated:
+                    reasons.append(
+                        f"respondent ids repeated across the file ({definition.respondent_id}): "
+                        f"{len(repeated)}, e.g. {repeated[:5]}"
+                    )
+                seen_ids.update(ids)
+            seconds["validate"] += time.perf_counter() - clock
+            clock = time.perf_counter()
+            if not reasons:
+                responses = to_responses(
+                    prepare_for_checks(
+                        protect_personal_data(frame, definition, settings.survey_salt), definition
+                    ),
+                    definition,
+                )
+                bulk_insert(
+                    conn,
+                    "dw.fact_survey_response",
+                    responses.assign(survey_id=definition.survey_id, file_id=file_id),
+                )
+                answers += len(responses)
+            seconds["load"] += time.perf_counter() - clock
+            clock = time.perf_counter()
+            rows_in += len(frame)
+            if len(reasons) >= MAX_REASONS:
+                reasons.append(f"stopped after {rows_in} rows: more than {MAX_REASONS} problems")
+                break
+        if reasons:
+            raise IntakeError(*reasons)  # leaving the block rolls the whole file back
+        conn.execute(
+            sa.text("UPDATE etl.survey_file SET rows_in = :n WHERE file_id = :id"),
+            {"n": rows_in, "id": file_id},
         )
-    return file_id
+    return {
+        "file_id": file_id,
+        "rows": rows_in,
+        "answers": answers,
+        "format": file_format,
+        "seconds": seconds,
+    }
 
 
 def process_file(path: Path, settings: Settings) -> dict:
@@ -168,27 +223,9 @@ def process_file(path: Path, settings: Settings) -> dict:
         if loaded:
             target = inbox.archive(path)
             return {"file": path.name, "status": "duplicate", "file_id": loaded[0], "archived": str(target)}
-        table = read_survey_file(path, definition.format)
-        report = validate_frame(
-            prepare_for_checks(table.frame, definition),
-            settings.expectations_dir / f"survey_{definition.survey_id}.json",
-            docs_dir=settings.data_docs_dir,
-            run_name=path.name,
-        )
-        if not report.success:
-            raise IntakeError(*_reasons(report, table.format))
-        protected = protect_personal_data(table.frame, definition, settings.survey_salt)
-        responses = to_responses(prepare_for_checks(protected, definition), definition)
-        file_id = _load(engine, definition, path, sha256, table.format, responses, len(table.frame))
+        loaded = _stream_into_warehouse(engine, definition, path, sha256, settings)
         target = inbox.archive(path)
-        return {
-            "file": path.name,
-            "status": "loaded",
-            "file_id": file_id,
-            "rows": len(table.frame),
-            "answers": len(responses),
-            "archived": str(target),
-        }
+        return {"file": path.name, "status": "loaded", **loaded, "archived": str(target)}
     except IntakeError as exc:
         reasons = exc.reasons
     except ConfigError:

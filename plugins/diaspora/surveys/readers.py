@@ -7,8 +7,8 @@ report — never any other exception, whatever the bytes.
 
 from __future__ import annotations
 
-import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,68 +56,100 @@ def sniff(content: bytes) -> str:
     return "csv"
 
 
-def read_survey_file(path: Path, options: FormatOptions) -> SurveyTable:
+CHUNK_ROWS = 50_000
+HEAD_BYTES = 65_536
+
+
+def _encoding(options: FormatOptions) -> str:
+    normalised = options.encoding.lower().replace("_", "-")
+    return "utf-8-sig" if normalised in ("utf-8", "utf8") else options.encoding
+
+
+def open_survey_file(
+    path: Path, options: FormatOptions, chunk_rows: int = CHUNK_ROWS
+) -> tuple[str, Iterator]:
+    """The file's format and an iterator of ``(frame, value_labels)`` chunks of at most ``chunk_rows``.
+
+    Only the head of the file is read up front, so memory stays bounded by one chunk. Any failure,
+    now or while iterating, is an :class:`IntakeError`.
+    """
     path = Path(path)
     check_name(path.name)
     claimed = EXTENSIONS.get(path.suffix.lower())
     if claimed is None:
         raise IntakeError(f"unsupported extension {path.suffix!r}: expected one of {sorted(EXTENSIONS)}")
-    content = path.read_bytes()
-    if not content.strip():
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    if not head.strip():
         raise IntakeError("the file is empty")
-    actual = sniff(content)
+    actual = sniff(head)
     if actual != claimed:
         raise IntakeError(f"the file's content is {actual}, not what its extension {path.suffix} claims")
+    readers = {"csv": _csv_chunks, "xlsx": _xlsx_chunks, "sav": _stat_chunks, "dta": _stat_chunks}
+    return actual, _guarded(actual, readers[actual](path, options, chunk_rows, actual))
+
+
+def _guarded(file_format: str, chunks: Iterator) -> Iterator:
+    """Re-raise any parser failure as an IntakeError; refuse a file without data rows."""
+    produced = False
     try:
-        reader = {"csv": _csv, "xlsx": _xlsx, "sav": _sav, "dta": _dta}[actual]
-        table = reader(path, content, options)
+        for frame, labels in chunks:
+            if len(frame.columns) == 0:
+                raise IntakeError("the file has no columns")
+            if not frame.empty:
+                produced = True
+                yield frame.reset_index(drop=True), labels  # positions within the chunk
     except IntakeError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any parser failure is a reason, never a crash
-        raise IntakeError(f"cannot read the {actual} file: {type(exc).__name__}: {str(exc)[:300]}") from None
-    if table.frame.empty or len(table.frame.columns) == 0:
-        raise IntakeError("the file has no data rows")
-    return table
-
-
-def _csv(path: Path, content: bytes, options: FormatOptions) -> SurveyTable:
-    encoding = (
-        "utf-8-sig" if options.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else options.encoding
-    )
-    try:
-        text = content.decode(encoding)
     except UnicodeDecodeError as exc:
         raise IntakeError(
-            f"not valid {options.encoding} at byte {exc.start}: set 'encoding' in the survey "
+            f"not valid {exc.encoding} text ({exc.reason}): set 'encoding' in the survey "
             "definition to the file's real encoding"
         ) from None
-    if "\x00" in text:
-        raise IntakeError("the text contains NUL bytes: not a CSV file")
-    frame = pd.read_csv(
-        io.StringIO(text),
-        sep=options.delimiter,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-        skipinitialspace=True,
-    )
-    return SurveyTable(frame=frame, format="csv")
+    except Exception as exc:  # noqa: BLE001 - any parser failure is a reason, never a crash
+        raise IntakeError(
+            f"cannot read the {file_format} file: {type(exc).__name__}: {str(exc)[:300]}"
+        ) from None
+    if not produced:
+        raise IntakeError("the file has no data rows")
 
 
-def _xlsx(path: Path, content: bytes, options: FormatOptions) -> SurveyTable:
-    frame = pd.read_excel(io.BytesIO(content), sheet_name=options.sheet, dtype=str, engine="calamine")
-    return SurveyTable(frame=frame, format="xlsx")
+def _csv_chunks(path: Path, options: FormatOptions, chunk_rows: int, _: str) -> Iterator:
+    with open(path, encoding=_encoding(options), newline="") as handle:
+        reader = pd.read_csv(
+            handle,
+            sep=options.delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+            chunksize=chunk_rows,
+        )
+        for frame in reader:
+            if any(frame[column].str.contains("\x00", regex=False).any() for column in frame.columns):
+                raise IntakeError("the text contains NUL bytes: not a CSV file")
+            yield frame, {}
 
 
-def _sav(path: Path, content: bytes, options: FormatOptions) -> SurveyTable:
+def _xlsx_chunks(path: Path, options: FormatOptions, chunk_rows: int, _: str) -> Iterator:
+    frame = pd.read_excel(path, sheet_name=options.sheet, dtype=str, engine="calamine")
+    for start in range(0, max(len(frame), 1), chunk_rows):
+        yield frame.iloc[start : start + chunk_rows], {}
+
+
+def _stat_chunks(path: Path, options: FormatOptions, chunk_rows: int, file_format: str) -> Iterator:
     import pyreadstat
 
-    frame, meta = pyreadstat.read_sav(str(path))
-    return SurveyTable(frame=frame, value_labels=meta.variable_value_labels, format="sav")
+    read = pyreadstat.read_sav if file_format == "sav" else pyreadstat.read_dta
+    for frame, meta in pyreadstat.read_file_in_chunks(read, str(path), chunksize=chunk_rows):
+        yield frame, meta.variable_value_labels
 
 
-def _dta(path: Path, content: bytes, options: FormatOptions) -> SurveyTable:
-    import pyreadstat
-
-    frame, meta = pyreadstat.read_dta(str(path))
-    return SurveyTable(frame=frame, value_labels=meta.variable_value_labels, format="dta")
+def read_survey_file(path: Path, options: FormatOptions) -> SurveyTable:
+    """The whole file at once (small files, tests); the pipeline iterates chunks instead."""
+    file_format, chunks = open_survey_file(path, options)
+    frames, labels = [], {}
+    for frame, chunk_labels in chunks:
+        frames.append(frame)
+        labels = labels or chunk_labels
+    return SurveyTable(frame=pd.concat(frames, ignore_index=True), value_labels=labels, format=file_format)
