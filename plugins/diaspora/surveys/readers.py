@@ -56,7 +56,7 @@ def sniff(content: bytes) -> str:
     return "csv"
 
 
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 10_000
 HEAD_BYTES = 65_536
 
 
