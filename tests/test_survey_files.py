@@ -227,7 +227,6 @@ def test_problems_in_later_chunks_name_their_file_rows(survey_settings, monkeypa
     from diaspora.surveys import readers
 
     monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(readers.open_survey_file, "__defaults__", (2,))
     inbox = survey_settings.survey_inbox_dir
     inbox.mkdir(parents=True, exist_ok=True)
     data = pd.concat([frame()] * 2, ignore_index=True).assign(hh_id=range(1, 7), region=[1, 3, 3, 1, 9, 3])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from diaspora.reporting import NOT_AVAILABLE
+from diaspora.reporting import NOT_AVAILABLE, count, one_decimal, usd_millions
 from diaspora.settings import PROJECT_ROOT, Settings
 from diaspora.warehouse.engine import get_engine
 
@@ -42,19 +42,17 @@ class Figure:
 
 
 class Formats:
-    """Numbers for people: thousands separators, one decimal for percentages."""
+    """Numbers for people, as in the text report: thousands separators, one decimal for percentages."""
 
-    @staticmethod
-    def count(value: float | None) -> str:
-        return NOT_AVAILABLE if value is None else f"{value:,.0f}"
+    count = staticmethod(count)
 
     @staticmethod
     def pct(value: float | None) -> str:
-        return NOT_AVAILABLE if value is None else f"{value:.1f}%"
+        return NOT_AVAILABLE if value is None else f"{one_decimal(value)}%"
 
     @staticmethod
     def usd(value: float | None) -> str:
-        return NOT_AVAILABLE if value is None else f"USD {value / 1e6:,.1f} million"
+        return NOT_AVAILABLE if value is None else f"USD {usd_millions(value)} million"
 
 
 def _one(conn: sa.Connection, sql: str, **params) -> dict | None:

@@ -24,11 +24,13 @@ def latest_remittances(settings: Settings, years: int = 3) -> list[dict]:
         return [dict(row._mapping) for row in conn.execute(query, {"years": years})]
 
 
-def _usd_millions(value: float | None) -> str:
+def usd_millions(value: float | None) -> str:
+    """US$ as millions with thousands separators and one decimal ("4,633.8")."""
     return NOT_AVAILABLE if value is None else f"{value / 1e6:,.1f}"
 
 
-def _percent(value: float | None) -> str:
+def one_decimal(value: float | None) -> str:
+    """Percentages and shares: one decimal ("38.4")."""
     return NOT_AVAILABLE if value is None else f"{value:.1f}"
 
 
@@ -40,9 +42,9 @@ def format_remittances(rows: list[dict]) -> str:
     for row in rows:
         lines.append(
             f"{row['country_name'][:18]:<18} {row['year']:>4} "
-            f"{_usd_millions(row['remittances_received_usd']):>16} "
-            f"{_percent(row['remittances_received_pct_gdp']):>14} "
-            f"{_usd_millions(row['gdp_usd']):>14}"
+            f"{usd_millions(row['remittances_received_usd']):>16} "
+            f"{one_decimal(row['remittances_received_pct_gdp']):>14} "
+            f"{usd_millions(row['gdp_usd']):>14}"
         )
     sources = sorted({(r["source_dataset"], r["release_label"], r["licence"]) for r in rows})
     lines.append("")
@@ -63,7 +65,8 @@ def latest_profiles(settings: Settings) -> list[dict]:
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def _count(value: float | None) -> str:
+def count(value: float | None) -> str:
+    """Counts with thousands separators ("514,478")."""
     return NOT_AVAILABLE if value is None else f"{value:,.0f}"
 
 
@@ -73,25 +76,26 @@ def format_profiles(rows: list[dict]) -> str:
     lines = ["Diaspora profiles (reporting.diaspora_profile, latest year)"]
     for row in rows:
         population = (
-            f"{_percent(row['emigrants_pct_of_population'])}% of the population of {row['population_year']}"
+            f"{one_decimal(row['emigrants_pct_of_population'])}% of the population"
+            f" of {row['population_year']}"
             if row["population"] is not None
             else f"population {NOT_AVAILABLE}"
         )
-        received = _usd_millions(row["remittances_received_usd"])
+        received = usd_millions(row["remittances_received_usd"])
         remittances = (
             f"remittances received in {row['remittances_year']}: USD {received} m, "
-            f"{_percent(row['remittances_received_pct_gdp'])}% of GDP [{row['remittances_release']}]"
+            f"{one_decimal(row['remittances_received_pct_gdp'])}% of GDP [{row['remittances_release']}]"
             if row["remittances_year"] is not None
             else f"remittances {NOT_AVAILABLE}"
         )
         lines += [
-            f"{row['country_name']}, {row['year']}: {_count(row['emigrants'])} emigrants ({population}); "
-            f"female {_percent(row['female_pct'])}%, male {_percent(row['male_pct'])}% "
+            f"{row['country_name']}, {row['year']}: {count(row['emigrants'])} emigrants ({population}); "
+            f"female {one_decimal(row['female_pct'])}%, male {one_decimal(row['male_pct'])}% "
             f"[{row['stock_release']}]",
             f"  top destinations: {row['top_destinations'] or NOT_AVAILABLE}",
-            f"  in the EEA: {_count(row['eea_emigrants'])} "
-            f"({_percent(row['eea_pct_of_emigrants'])}% of emigrants; "
-            f"female {_percent(row['eea_female_pct'])}%)",
+            f"  in the EEA: {count(row['eea_emigrants'])} "
+            f"({one_decimal(row['eea_pct_of_emigrants'])}% of emigrants; "
+            f"female {one_decimal(row['eea_female_pct'])}%)",
             f"  {remittances}",
         ]
     return "\n".join(lines)

@@ -66,7 +66,7 @@ def _encoding(options: FormatOptions) -> str:
 
 
 def open_survey_file(
-    path: Path, options: FormatOptions, chunk_rows: int = CHUNK_ROWS
+    path: Path, options: FormatOptions, chunk_rows: int | None = None
 ) -> tuple[str, Iterator]:
     """The file's format and an iterator of ``(frame, value_labels)`` chunks of at most ``chunk_rows``.
 
@@ -85,6 +85,7 @@ def open_survey_file(
     actual = sniff(head)
     if actual != claimed:
         raise IntakeError(f"the file's content is {actual}, not what its extension {path.suffix} claims")
+    chunk_rows = chunk_rows or CHUNK_ROWS  # read at call time, so it can be tuned
     readers = {"csv": _csv_chunks, "xlsx": _xlsx_chunks, "sav": _stat_chunks, "dta": _stat_chunks}
     return actual, _guarded(actual, readers[actual](path, options, chunk_rows, actual))
 
