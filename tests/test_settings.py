@@ -35,3 +35,24 @@ def test_readme_documents_every_setting():
         if f"`DIASPORA_{name.upper()}`" not in readme
     ]
     assert missing == []
+
+
+def test_duckdb_gets_the_configured_memory_limit_unless_its_url_names_one(make_settings, tmp_path):
+    import duckdb
+
+    from diaspora.warehouse.engine import get_engine
+
+    make_settings(duckdb_memory_limit="300MB")
+
+    def limit(url: str) -> str:
+        with get_engine(url).connect() as conn:
+            return conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar_one()
+
+    def duckdb_says(setting: str) -> str:  # DuckDB's own rendering of a limit, as the oracle
+        sql = "SELECT current_setting('memory_limit')"
+        return duckdb.connect(config={"memory_limit": setting}).execute(sql).fetchall()[0][0]
+
+    assert limit(f"duckdb:///{tmp_path / 'a.duckdb'}") == duckdb_says("300MB")
+    assert limit(f"duckdb:///{tmp_path / 'b.duckdb'}?memory_limit=200MB") == duckdb_says("200MB")
+    with pytest.raises(pydantic.ValidationError, match="duckdb_memory_limit"):
+        make_settings(duckdb_memory_limit="lots")

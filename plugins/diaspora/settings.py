@@ -24,6 +24,14 @@ class Settings(BaseSettings):
         default="",
         description="SQLAlchemy URL of the warehouse; default duckdb:///<data_dir>/warehouse.duckdb.",
     )
+    duckdb_memory_limit: str = Field(
+        default="1GB",
+        pattern=r"^\d+(\.\d+)?[KMGT]i?B$",
+        description=(
+            "Memory a DuckDB warehouse may use before it spills to <database file>.tmp (DuckDB's own"
+            " default is 80 % of RAM). A memory_limit in the warehouse URL wins."
+        ),
+    )
     worldbank_base_url: str = Field(
         default="https://api.worldbank.org/v2",
         description="World Bank Indicators API v2 base URL (http(s):// or file:// for a snapshot).",

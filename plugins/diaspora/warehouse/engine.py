@@ -16,9 +16,24 @@ SQL_DIR = PROJECT_ROOT / "sql"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str) -> sa.Engine:
-    """One engine per URL per process; DuckDB files get their parent folder created."""
+    """One engine per URL per process; DuckDB files get their parent folder created.
+
+    A DuckDB URL gets ``memory_limit`` from ``DIASPORA_DUCKDB_MEMORY_LIMIT`` unless it names one:
+    without it DuckDB keeps up to 80 % of RAM, so a large load would grow with its file instead
+    of spilling to ``<database file>.tmp``. Every connection of a process to one DuckDB file must
+    share one configuration, hence here, where every caller passes.
+    """
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "duckdb" and "memory_limit" not in parsed.query:
+        from diaspora.settings import get_settings
+
+        parsed = parsed.update_query_dict({"memory_limit": get_settings().duckdb_memory_limit})
+    return _engine(parsed.render_as_string(hide_password=False))
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> sa.Engine:
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "duckdb" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
