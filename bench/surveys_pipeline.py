@@ -153,6 +153,8 @@ def main() -> int:
                         "wall_seconds": outcome["wall_seconds"],
                         "peak_rss_mb": outcome["peak_rss_mb"],
                     }
+                    if outcome["status"] != "loaded":
+                        run["reasons"] = outcome.get("reasons")
                     results["runs"].append(run)
                     print(json.dumps(run), flush=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

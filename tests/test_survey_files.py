@@ -3,6 +3,8 @@ quarantined with their reasons, and no personal value reaches the warehouse (SYN
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pandas as pd
@@ -76,6 +78,11 @@ def rows(url: str, sql: str) -> list[tuple]:
         return [tuple(r) for r in conn.execute(sa.text(sql))]
 
 
+def staging_tables(url: str) -> list[tuple]:
+    """Tables left in ``staging``: a load, failed or not, leaves none."""
+    return rows(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'staging'")
+
+
 @pytest.mark.parametrize("extension", ["csv", "xlsx", "sav", "dta"])
 def test_each_format_loads_once_without_personal_data(survey_settings, extension):
     inbox = survey_settings.survey_inbox_dir
@@ -95,7 +102,7 @@ def test_each_format_loads_once_without_personal_data(survey_settings, extension
     result = process_file(path, survey_settings)
     assert result["status"] == "loaded", result
     url = survey_settings.warehouse_url
-    assert rows(url, "SELECT count(*) FROM dw.fact_survey_response") == [(9,)]
+    assert rows(url, "SELECT count(*) FROM dw.fact_survey_response") == [(12,)]  # 3 × (3 questions + phone)
     assert rows(
         url,
         "SELECT category_code, weight FROM dw.fact_survey_response WHERE question_code = 'region'"
@@ -114,6 +121,14 @@ def test_each_format_loads_once_without_personal_data(survey_settings, extension
     )
     for value in PEOPLE["name"] + PEOPLE["phone"] + ["test-salt"]:
         assert value not in dump
+    # The phone is kept for linkage as HMAC-SHA256 under the salt, computed here independently.
+    linkage = [hmac.new(b"test-salt", p.encode(), hashlib.sha256).hexdigest() for p in PEOPLE["phone"]]
+    assert rows(
+        url,
+        "SELECT text_value FROM dw.fact_survey_response WHERE question_code = 'phone' ORDER BY respondent_id",
+    ) == [(h,) for h in linkage]
+    assert rows(url, "SELECT type FROM dw.dim_question WHERE question_code = 'phone'") == [("text",)]
+    assert staging_tables(url) == []
 
 
 @pytest.mark.parametrize(
@@ -237,3 +252,104 @@ def test_problems_in_later_chunks_name_their_file_rows(survey_settings, monkeypa
     assert result["status"] == "quarantined"
     assert any("e.g. ['9'] at rows [6]" in r for r in result["reasons"]), result["reasons"]  # 5th record
     assert rows(survey_settings.warehouse_url, "SELECT count(*) FROM dw.fact_survey_response") == [(0,)]
+    assert staging_tables(survey_settings.warehouse_url) == []  # the first chunk, staged, is gone too
+
+
+CYRILLIC_DEFINITION = """
+survey_id: tj_cyrillic_test
+title: Test survey written by software that saves Windows-1251
+producer: test
+country: TJK
+fieldwork_start: 2024-03-01
+fieldwork_end: 2024-05-31
+file_pattern: "tj_cyr_*"
+data_note: SYNTHETIC test data
+format: {delimiter: ";", encoding: cp1251}
+respondent_id: hh_id
+weight: weight
+questions:
+  - {code: region, text: Region, type: categorical, values: {"1": Dushanbe, "3": Sughd}}
+  - {code: city, text: City where the member works, type: text}
+"""
+
+
+def test_a_csv_in_the_encoding_and_delimiter_its_definition_declares(survey_settings):
+    definitions = survey_settings.survey_definitions_dir
+    (definitions / "tj_cyrillic_test.yml").write_text(CYRILLIC_DEFINITION)
+    suite = suite_for(load_definition(definitions / "tj_cyrillic_test.yml"))
+    (survey_settings.expectations_dir / "survey_tj_cyrillic_test.json").write_text(json.dumps(suite))
+    inbox = survey_settings.survey_inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    cities = ["Москва", "Екатеринбург", "Алматы"]  # SYNTHETIC answers, Cyrillic as cp1251 writes it
+    data = pd.DataFrame({"hh_id": [1, 2, 3], "region": [1, 3, 3], "city": cities, "weight": [1.0, 1.0, 2.0]})
+    (inbox / "tj_cyr_2024.csv").write_bytes(data.to_csv(index=False, sep=";").encode("cp1251"))
+    utf8 = inbox / "tj_cyr_2024_utf8.csv"  # the same table in UTF-8 is not what the definition declares
+    utf8.write_bytes(data.to_csv(index=False, sep=";").encode("utf-8"))
+
+    assert process_file(inbox / "tj_cyr_2024.csv", survey_settings)["status"] == "loaded"
+    assert rows(
+        survey_settings.warehouse_url,
+        "SELECT text_value FROM dw.fact_survey_response WHERE question_code = 'city' ORDER BY respondent_id",
+    ) == [(c,) for c in cities]
+    # cp1251 decodes any byte: UTF-8 would load as mojibake, so a file whose text is UTF-8 is refused.
+    refused = process_file(utf8, survey_settings)
+    assert refused["status"] == "quarantined"
+    assert refused["reasons"] == [
+        "the file is UTF-8, not cp1251 as its survey definition declares: set 'encoding: utf-8' in the"
+        " definition, or ask for the file in the declared encoding"
+    ]
+    assert rows(survey_settings.warehouse_url, "SELECT count(*) FROM etl.survey_file") == [(1,)]
+
+
+def test_a_failing_warehouse_leaves_the_file_in_the_inbox(survey_settings, make_settings):
+    from diaspora.errors import WarehouseError
+
+    settings = make_settings(warehouse_url="postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    inbox = settings.survey_inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    frame().to_csv(inbox / "tj_lms_2024.csv", index=False)
+    with pytest.raises(WarehouseError, match="tj_lms_2024.csv, which stays in the inbox"):
+        process_file(inbox / "tj_lms_2024.csv", settings)
+    assert [p.name for p in inbox.iterdir()] == ["tj_lms_2024.csv"]
+    assert not (inbox.parent / "quarantine").exists()
+
+
+def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(warehouse_url, tmp_path, monkeypatch):
+    import shutil
+
+    from diaspora.warehouse import engine as warehouse_engine
+
+    current = warehouse_engine.SQL_DIR
+    before = tmp_path / "sql"
+    shutil.copytree(current, before)
+    (before / "migrations" / "0006_survey_response_without_key.sql").unlink()
+    monkeypatch.setattr(warehouse_engine, "SQL_DIR", before)
+    engine = get_engine(warehouse_url)
+    warehouse_engine.migrate(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO dw.dim_survey VALUES ('s', 'Survey', 'test', 'TJK', NULL, NULL, 'SYNTHETIC')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO dw.dim_question VALUES ('s', 'abroad', 'Abroad', 'categorical', NULL, NULL, NULL)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO etl.survey_file VALUES"
+            " (7, 's', 'f.csv', repeat('a', 64), 'csv', 2, CURRENT_TIMESTAMP)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO dw.fact_survey_response VALUES"
+            " ('s', 7, 'r1', 'abroad', 1, NULL, '1', NULL, 3.0),"
+            " ('s', 7, 'r2', 'abroad', 1, NULL, '0', NULL, 1.0)"
+        )
+
+    monkeypatch.setattr(warehouse_engine, "SQL_DIR", current)
+    assert warehouse_engine.migrate(engine) == ["0006_survey_response_without_key.sql"]
+    assert rows(
+        warehouse_url, "SELECT respondent_id, category_code, weight FROM dw.fact_survey_response ORDER BY 1"
+    ) == [("r1", "1", 3.0), ("r2", "0", 1.0)]
+    assert rows(
+        warehouse_url,
+        "SELECT category_code, estimate FROM reporting.survey_estimates"
+        " WHERE breakdown_question IS NULL ORDER BY 1",
+    ) == [("0", 25.0), ("1", 75.0)]

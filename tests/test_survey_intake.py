@@ -102,6 +102,14 @@ def test_definitions_match_files_and_name_bad_fields(tmp_path):
     broken.write_text(DEFINITION.replace("type: categorical", "type: choice"))
     with pytest.raises(ConfigError, match=r"broken\.yml: questions\.0\.type"):
         load_definition(broken)
+    broken.write_text(DEFINITION + "  - {code: region, text: Region again, type: text}\n")
+    with pytest.raises(
+        ConfigError, match=r"broken\.yml: .*question codes must be unique, repeated: \['region'\]"
+    ):
+        load_definition(broken)
+    broken.write_text(DEFINITION.replace("column: phone", "column: region"))
+    with pytest.raises(ConfigError, match=r"\['region'\] cannot be both a personal column and a question"):
+        load_definition(broken)
 
 
 def test_inbox_moves_files_out_and_loses_nothing(tmp_path):

@@ -34,3 +34,7 @@ class ValidationFailed(DiasporaError):
 
 class ConfigError(DiasporaError):
     """A configuration file or setting is missing or invalid."""
+
+
+class WarehouseError(DiasporaError):
+    """The warehouse failed (unreachable, out of memory, locked): retry, nothing is wrong with the data."""

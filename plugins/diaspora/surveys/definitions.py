@@ -58,8 +58,32 @@ class SurveyDefinition(_Strict):
     personal: list[PersonalColumn] = []
     questions: list[Question]
 
+    @model_validator(mode="after")
+    def _unique_codes(self) -> SurveyDefinition:
+        codes = [q.code for q in self.questions]
+        repeated = sorted({c for c in codes if codes.count(c) > 1})
+        if repeated:
+            raise ValueError(f"question codes must be unique, repeated: {repeated}")
+        if clash := {p.column for p in self.personal} & set(codes):
+            raise ValueError(f"{sorted(clash)} cannot be both a personal column and a question")
+        codes += [p.column for p in self.personal]
+        if overlap := {self.respondent_id, self.weight} & set(codes):
+            raise ValueError(
+                f"{sorted(overlap)} is the respondent id or weight and also a question or personal column"
+            )
+        return self
+
     def matches(self, file_name: str) -> bool:
         return fnmatch.fnmatch(file_name, self.file_pattern)
+
+    @property
+    def linkage_questions(self) -> list[Question]:
+        """Personal columns kept as a salted hash: stored as text answers so files can be linked."""
+        return [
+            Question(code=p.column, text=f"{p.column}, salted HMAC-SHA256 for linkage", type="text")
+            for p in self.personal
+            if p.handling == "hash"
+        ]
 
     @property
     def required_columns(self) -> list[str]:

@@ -1,18 +1,20 @@
-"""Process one survey file: match, read, check, protect, load in one transaction, then archive —
-or quarantine with every reason. Nothing is lost and nothing is half-loaded; no error escapes."""
+"""Process one survey file: match, read, check, protect, stage, publish in one transaction, then
+archive — or quarantine with every reason. Nothing is lost and nothing is half-loaded; no error in
+a file escapes (a warehouse that fails leaves the file in the inbox for the next try)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 
-from diaspora.errors import ConfigError
+from diaspora.errors import ConfigError, WarehouseError
 from diaspora.settings import Settings
 from diaspora.surveys.checks import prepare_for_checks, protect_personal_data
 from diaspora.surveys.definitions import SurveyDefinition, definition_for, load_definitions
@@ -46,7 +48,9 @@ def to_responses(frame: pd.DataFrame, definition: SurveyDefinition) -> pd.DataFr
     ids = frame[definition.respondent_id].astype(str)  # codes are text already (prepare_for_checks)
     weights = pd.to_numeric(frame[definition.weight])
     parts = []
-    for question in definition.questions:
+    for question in definition.questions + definition.linkage_questions:
+        if question.code not in frame:  # a linkage column the file lacks: nothing to link by
+            continue
         answers = frame[question.code]
         base = pd.DataFrame(
             {
@@ -102,7 +106,7 @@ def _definition_rows(definition: SurveyDefinition) -> tuple[pd.DataFrame, pd.Dat
                 "min_value": q.min,
                 "max_value": q.max,
             }
-            for q in definition.questions
+            for q in definition.questions + definition.linkage_questions
         ]
     )
     return survey, questions
@@ -111,87 +115,121 @@ def _definition_rows(definition: SurveyDefinition) -> tuple[pd.DataFrame, pd.Dat
 MAX_REASONS = 50
 
 
-def _stream_into_warehouse(
-    engine: sa.Engine, definition: SurveyDefinition, path: Path, sha256: str, settings: Settings
-) -> dict:
-    """Check and load the file chunk by chunk inside one transaction; any problem rolls it all back.
+RESPONSE_COLUMNS = (
+    "respondent_id",
+    "question_code",
+    "answer_no",
+    "numeric_value",
+    "category_code",
+    "text_value",
+    "weight",
+)
 
-    Memory is bounded by one chunk: each is read, checked, stripped of personal data, turned into
-    answers and copied into the warehouse before the next is read.
+
+def _stage_chunks(
+    engine: sa.Engine, definition: SurveyDefinition, path: Path, staging: str, settings: Settings
+) -> dict:
+    """Read, check, protect and stage the file chunk by chunk; raise IntakeError with every problem.
+
+    Each chunk is committed to ``staging`` before the next is read, so memory holds one chunk on
+    either engine (an open DuckDB transaction would keep every row of the file in memory).
     """
     file_format, chunks = open_survey_file(path, definition.format)
     suite = settings.expectations_dir / f"survey_{definition.survey_id}.json"
-    survey, questions = _definition_rows(definition)
     reasons: list[str] = []
     seen_ids: set[str] = set()
     rows_in = answers = 0
     seconds = {"read": 0.0, "validate": 0.0, "load": 0.0}  # where the time goes, for the benchmark
     clock = time.perf_counter()
+    for frame, _labels in chunks:
+        seconds["read"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        prepared = prepare_for_checks(frame, definition)
+        report = validate_frame(prepared, suite, run_name=path.name)
+        reasons += _reasons(report, file_format, offset=rows_in)
+        if definition.respondent_id in prepared:
+            ids = prepared[definition.respondent_id].dropna()
+            repeated = sorted(set(ids) & seen_ids)
+            if repeated:
+                reasons.append(
+                    f"respondent ids repeated across the file ({definition.respondent_id}): "
+                    f"{len(repeated)}, e.g. {repeated[:5]}"
+                )
+            seen_ids.update(ids)
+        seconds["validate"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        if not reasons:
+            responses = to_responses(
+                prepare_for_checks(
+                    protect_personal_data(frame, definition, settings.survey_salt), definition
+                ),
+                definition,
+            )
+            with engine.begin() as conn:
+                answers += bulk_insert(conn, staging, responses[list(RESPONSE_COLUMNS)])
+        seconds["load"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        rows_in += len(frame)
+        if len(reasons) >= MAX_REASONS:
+            reasons.append(f"stopped after {rows_in} rows: more than {MAX_REASONS} problems")
+            break
+    if reasons:
+        raise IntakeError(*reasons)
+    return {"rows": rows_in, "answers": answers, "format": file_format, "seconds": seconds}
+
+
+def _publish(
+    engine: sa.Engine, definition: SurveyDefinition, path: Path, sha256: str, staging: str, staged: dict
+) -> int:
+    """Move the staged answers into ``dw`` in one transaction: the file is there whole or not at all."""
+    survey, questions = _definition_rows(definition)
+    columns = ", ".join(RESPONSE_COLUMNS)
     with engine.begin() as conn:
         merge(conn, "dw.dim_survey", survey)
         merge(conn, "dw.dim_question", questions)
         file_id = conn.execute(
             sa.text(
                 "INSERT INTO etl.survey_file (survey_id, file_name, sha256, format, rows_in, loaded_at)"
-                " VALUES (:s, :f, :h, :fmt, 0, :t) RETURNING file_id"
+                " VALUES (:s, :f, :h, :fmt, :n, :t) RETURNING file_id"
             ),
             {
                 "s": definition.survey_id,
                 "f": path.name,
                 "h": sha256,
-                "fmt": file_format,
+                "fmt": staged["format"],
+                "n": staged["rows"],
                 "t": datetime.now(UTC),
             },
         ).scalar_one()
-        for frame, _labels in chunks:
-            seconds["read"] += time.perf_counter() - clock
-            clock = time.perf_counter()
-            prepared = prepare_for_checks(frame, definition)
-            report = validate_frame(prepared, suite, run_name=path.name)
-            reasons += _reasons(report, file_format, offset=rows_in)
-            if definition.respondent_id in prepared:
-                ids = prepared[definition.respondent_id].dropna()
-                repeated = sorted(set(ids) & seen_ids)
-                if repeated:
-                    reasons.append(
-                        f"respondent ids repeated across the file ({definition.respondent_id}): "
-                        f"{len(repeated)}, e.g. {repeated[:5]}"
-                    )
-                seen_ids.update(ids)
-            seconds["validate"] += time.perf_counter() - clock
-            clock = time.perf_counter()
-            if not reasons:
-                responses = to_responses(
-                    prepare_for_checks(
-                        protect_personal_data(frame, definition, settings.survey_salt), definition
-                    ),
-                    definition,
-                )
-                bulk_insert(
-                    conn,
-                    "dw.fact_survey_response",
-                    responses.assign(survey_id=definition.survey_id, file_id=file_id),
-                )
-                answers += len(responses)
-            seconds["load"] += time.perf_counter() - clock
-            clock = time.perf_counter()
-            rows_in += len(frame)
-            if len(reasons) >= MAX_REASONS:
-                reasons.append(f"stopped after {rows_in} rows: more than {MAX_REASONS} problems")
-                break
-        if reasons:
-            raise IntakeError(*reasons)  # leaving the block rolls the whole file back
         conn.execute(
-            sa.text("UPDATE etl.survey_file SET rows_in = :n WHERE file_id = :id"),
-            {"n": rows_in, "id": file_id},
+            sa.text(
+                f"INSERT INTO dw.fact_survey_response (survey_id, file_id, {columns})"
+                f" SELECT :s, :id, {columns} FROM {staging}"
+            ),
+            {"s": definition.survey_id, "id": file_id},
         )
-    return {
-        "file_id": file_id,
-        "rows": rows_in,
-        "answers": answers,
-        "format": file_format,
-        "seconds": seconds,
-    }
+    return file_id
+
+
+def _load_file(
+    engine: sa.Engine, definition: SurveyDefinition, path: Path, sha256: str, settings: Settings
+) -> dict:
+    """Stage the file in its own table, publish it into ``dw``, and drop the staging table either way."""
+    staging = f"staging.survey_response__{uuid.uuid4().hex[:12]}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"CREATE TABLE {staging} AS SELECT {', '.join(RESPONSE_COLUMNS)}"
+            " FROM dw.fact_survey_response WHERE 1 = 0"
+        )
+    try:
+        staged = _stage_chunks(engine, definition, path, staging, settings)
+        clock = time.perf_counter()
+        file_id = _publish(engine, definition, path, sha256, staging, staged)
+        staged["seconds"]["load"] += time.perf_counter() - clock
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {staging}")
+    return {"file_id": file_id, **staged}
 
 
 def process_file(path: Path, settings: Settings) -> dict:
@@ -223,13 +261,20 @@ def process_file(path: Path, settings: Settings) -> dict:
         if loaded:
             target = inbox.archive(path)
             return {"file": path.name, "status": "duplicate", "file_id": loaded[0], "archived": str(target)}
-        loaded = _stream_into_warehouse(engine, definition, path, sha256, settings)
+        loaded = _load_file(engine, definition, path, sha256, settings)
         target = inbox.archive(path)
         return {"file": path.name, "status": "loaded", **loaded, "archived": str(target)}
     except IntakeError as exc:
         reasons = exc.reasons
     except ConfigError:
         raise
+    except sa.exc.OperationalError as exc:
+        # The warehouse failed (unreachable, out of memory, locked), not the file: the task fails,
+        # its retry or the next run tries again, and the file waits in the inbox.
+        raise WarehouseError(
+            f"the warehouse failed while loading {path.name}, which stays in the inbox: "
+            f"{str(exc.orig or exc).splitlines()[0][:300]}"
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
         log.exception("Unexpected error on survey file %s", path.name)
         reasons = [f"unexpected error: {type(exc).__name__}: {str(exc)[:300]}"]

@@ -65,6 +65,24 @@ def _encoding(options: FormatOptions) -> str:
     return "utf-8-sig" if normalised in ("utf-8", "utf8") else options.encoding
 
 
+def _refuse_utf8_declared_otherwise(head: bytes, options: FormatOptions) -> None:
+    """A file declared in a single-byte encoding (cp1251, latin-1…) whose non-ASCII bytes are valid
+    UTF-8 is UTF-8: those encodings decode any byte, so it would load as mojibake without error.
+    Real Cyrillic or accented text in those encodings is practically never valid UTF-8."""
+    import codecs
+
+    if _encoding(options) == "utf-8-sig" or max(head, default=0) < 0x80:
+        return
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # the head may end mid-character
+    except UnicodeDecodeError:
+        return
+    raise IntakeError(
+        f"the file is UTF-8, not {options.encoding} as its survey definition declares: "
+        "set 'encoding: utf-8' in the definition, or ask for the file in the declared encoding"
+    )
+
+
 def open_survey_file(
     path: Path, options: FormatOptions, chunk_rows: int | None = None
 ) -> tuple[str, Iterator]:
@@ -85,6 +103,8 @@ def open_survey_file(
     actual = sniff(head)
     if actual != claimed:
         raise IntakeError(f"the file's content is {actual}, not what its extension {path.suffix} claims")
+    if actual == "csv":
+        _refuse_utf8_declared_otherwise(head, options)
     chunk_rows = chunk_rows or CHUNK_ROWS  # read at call time, so it can be tuned
     readers = {"csv": _csv_chunks, "xlsx": _xlsx_chunks, "sav": _stat_chunks, "dta": _stat_chunks}
     return actual, _guarded(actual, readers[actual](path, options, chunk_rows, actual))
