@@ -7,6 +7,8 @@ the file (it should not: the pipeline holds one chunk at a time).
 
     .venv/bin/python bench/surveys_pipeline.py                     # 50,000 and 200,000 respondents
     .venv/bin/python bench/surveys_pipeline.py --sizes 20000 --engines duckdb
+    .venv/bin/python bench/surveys_pipeline.py --sizes 800000 --formats csv \
+        --out bench/results/surveys_pipeline_800k.json                   # four times larger again
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ def main() -> int:
     )
     parser.add_argument("--sizes", nargs="+", type=int, default=[50_000, 200_000])
     parser.add_argument("--engines", nargs="+", default=["duckdb", "postgresql"])
+    parser.add_argument("--formats", nargs="+", default=["csv", "sav"], choices=["csv", "sav"])
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
     results = {"machine": harness.machine(), "questions": QUESTIONS, "runs": []}
     with tempfile.TemporaryDirectory(prefix="diaspora-bench-surveys-") as tmp:
@@ -113,6 +117,8 @@ def main() -> int:
             files = write_files(work, size)
             for engine in args.engines:
                 for file_format, path in files.items():
+                    if file_format not in args.formats:
+                        continue
                     drop = None
                     if engine == "duckdb":
                         url = f"duckdb:///{work / f'w-{size}-{file_format}.duckdb'}"
@@ -157,7 +163,7 @@ def main() -> int:
                         run["reasons"] = outcome.get("reasons")
                     results["runs"].append(run)
                     print(json.dumps(run), flush=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
     print("\n| respondents | format | engine | read (s) | validate (s) | load (s) | peak RSS (MB) |")
     print("|---:|---|---|---:|---:|---:|---:|")
     for r in results["runs"]:
