@@ -136,6 +136,10 @@ def test_each_format_loads_once_without_personal_data(survey_settings, extension
     [
         (lambda d: d.drop(columns=["weight"]), "expect_table_columns_to_match_set"),
         (lambda d: d.assign(weight=[1.0, 0.0, 1.0]), "expect_column_values_to_be_between on _weight_value"),
+        (
+            lambda d: d.assign(weight=["1.0", "heavy", "1.0"]),
+            "expect_column_values_to_not_be_null on _weight_value: 1 unexpected",
+        ),
         (lambda d: d.assign(hh_id=[1, 1, 3]), "expect_column_values_to_be_unique on hh_id: 2 unexpected"),
         (lambda d: d.assign(region=[1, 9, 3]), "on region: 1 unexpected, e.g. ['9'] at rows [3]"),
     ],
@@ -155,6 +159,20 @@ def test_bad_files_are_quarantined_and_nothing_is_loaded(survey_settings, mutate
     )
     assert report["reasons"] == result["reasons"] and report["survey_id"] == "tj_lms_test"
     assert rows(survey_settings.warehouse_url, "SELECT count(*) FROM dw.fact_survey_response") == [(0,)]
+
+
+def test_a_csv_cut_off_mid_row_is_quarantined(survey_settings):
+    inbox = survey_settings.survey_inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    text = frame().to_csv(index=False)
+    (inbox / "tj_lms_cut.csv").write_text(text[: text.rindex("\n", 0, len(text) - 1) + 6])  # last row cut
+
+    result = process_file(inbox / "tj_lms_cut.csv", survey_settings)
+
+    assert result["status"] == "quarantined"
+    assert any("at rows [4]" in r for r in result["reasons"]), result["reasons"]  # the cut row, named
+    assert rows(survey_settings.warehouse_url, "SELECT count(*) FROM dw.fact_survey_response") == [(0,)]
+    assert staging_tables(survey_settings.warehouse_url) == []
 
 
 def test_a_file_matching_no_definition_is_quarantined(survey_settings):
