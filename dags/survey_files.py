@@ -1,8 +1,8 @@
 """Airflow DAG ``survey_files``: survey files dropped in the inbox, one mapped task per file.
 
 Every 15 minutes, each waiting file (DIASPORA_SURVEY_INBOX) is matched to its survey definition,
-read, checked, stripped of personal data and loaded in one transaction — or quarantined with a
-report. One bad file never blocks the others; quarantined files raise one alert per run.
+read, checked, stripped of personal data, staged and published in one transaction — or
+quarantined with a report. One bad file never blocks the others; quarantined files raise one alert per run.
 """
 
 from airflow.sdk import DAG, get_current_context, task
@@ -25,20 +25,22 @@ with DAG(dag_id="survey_files", schedule="*/15 * * * *", **dag_settings(__doc__,
 
         return pending_files(get_settings())
 
-    @task(retries=0)
+    @task
     def process_file(path: str) -> dict:
-        """Load or quarantine one file; never raises, so other files go on."""
+        """Load or quarantine one file. Fails only when the warehouse or the configuration does;
+        the file then waits in the inbox for the retry. Other files go on either way."""
         from diaspora.settings import get_settings
         from diaspora.surveys.process import process_file
 
         return process_file(path, get_settings())
 
-    @task(outlets=[SURVEY_RESPONSES])
+    @task(outlets=[SURVEY_RESPONSES], trigger_rule="all_done")
     def report(results: list[dict]) -> dict:
-        """Count what happened and alert once for every quarantined file of the run."""
+        """Count what happened and alert once for every quarantined file of the run (also when
+        a file's task failed: that failure has alerted on its own)."""
         from diaspora.surveys.process import report_quarantined
 
-        results = list(results)
+        results = [r for r in results if r]
         alerted = report_quarantined(results, get_current_context())
         return {
             status: sum(r["status"] == status for r in results)

@@ -371,3 +371,19 @@ def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(warehouse_url,
         "SELECT category_code, estimate FROM reporting.survey_estimates"
         " WHERE breakdown_question IS NULL ORDER BY 1",
     ) == [("0", 25.0), ("1", 75.0)]
+
+
+def test_staging_left_by_an_interrupted_load_is_dropped_when_old(survey_settings):
+    from datetime import UTC, datetime, timedelta
+
+    from diaspora.surveys.process import STAGING_PREFIX, pending_files
+
+    url = survey_settings.warehouse_url
+    old = f"{STAGING_PREFIX}{datetime.now(UTC) - timedelta(days=1):%Y%m%d%H%M%S}_deadbeef"
+    running = f"{STAGING_PREFIX}{datetime.now(UTC):%Y%m%d%H%M%S}_cafef00d"  # another task's, in use
+    with get_engine(url).begin() as conn:
+        for name in (old, running):
+            conn.exec_driver_sql(f"CREATE TABLE staging.{name} (respondent_id TEXT)")
+
+    assert pending_files(survey_settings) == []
+    assert staging_tables(url) == [(running,)]

@@ -8,7 +8,7 @@ import json
 import logging
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -115,6 +115,8 @@ def _definition_rows(definition: SurveyDefinition) -> tuple[pd.DataFrame, pd.Dat
 MAX_REASONS = 50
 
 
+STAGING_PREFIX = "survey_response__"  # + UTC time + random: staging.survey_response__20261122235903_1a2b3c4d
+STALE_STAGING = timedelta(hours=6)
 RESPONSE_COLUMNS = (
     "respondent_id",
     "question_code",
@@ -215,7 +217,7 @@ def _load_file(
     engine: sa.Engine, definition: SurveyDefinition, path: Path, sha256: str, settings: Settings
 ) -> dict:
     """Stage the file in its own table, publish it into ``dw``, and drop the staging table either way."""
-    staging = f"staging.survey_response__{uuid.uuid4().hex[:12]}"
+    staging = f"staging.{STAGING_PREFIX}{datetime.now(UTC):%Y%m%d%H%M%S}_{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
         conn.exec_driver_sql(
             f"CREATE TABLE {staging} AS SELECT {', '.join(RESPONSE_COLUMNS)}"
@@ -283,8 +285,30 @@ def process_file(path: Path, settings: Settings) -> dict:
     return {"file": path.name, "status": "quarantined", "reasons": reasons, "quarantined": str(target)}
 
 
+def drop_stale_staging(engine: sa.Engine, older_than: timedelta = STALE_STAGING) -> list[str]:
+    """Drop staging tables left by a load that was killed (they are dropped otherwise). Only old
+    ones: a younger one may belong to a load running now in another task."""
+    cutoff = f"{STAGING_PREFIX}{datetime.now(UTC) - older_than:%Y%m%d%H%M%S}"
+    with engine.begin() as conn:
+        names = conn.execute(
+            sa.text(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = 'staging' AND table_name LIKE :prefix AND table_name < :cutoff"
+            ),
+            {"prefix": f"{STAGING_PREFIX}%", "cutoff": cutoff},
+        ).scalars()
+        dropped = sorted(names)
+        for name in dropped:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS staging.{name}")
+    if dropped:
+        log.warning("Dropped %d staging table(s) left by interrupted survey loads: %s", len(dropped), dropped)
+    return dropped
+
+
 def pending_files(settings: Settings) -> list[str]:
-    """Files waiting in the inbox (paths as text, for task mapping)."""
+    """Files waiting in the inbox (paths as text, for task mapping), after dropping what an
+    interrupted earlier load left in staging."""
+    drop_stale_staging(get_engine(settings.warehouse_url))
     return [str(p) for p in Inbox(settings.survey_inbox_dir).pending()]
 
 
