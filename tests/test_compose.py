@@ -18,6 +18,7 @@ SECRETS = {
     "WAREHOUSE_DB_PASSWORD": "test-warehouse-db",
     "DIASPORA_BI_PASSWORD": "test-bi",
     "METABASE_ADMIN_PASSWORD": "test-metabase",
+    "DIASPORA_SURVEY_SALT": "test-salt",
 }
 AIRFLOW_SERVICES = {
     "airflow-init",
@@ -67,6 +68,9 @@ def test_compose_file_is_valid_and_complete():
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
         assert env["DIASPORA_WAREHOUSE_URL"].startswith("postgresql+psycopg://diaspora:")
         assert "@warehouse:5432/diaspora" in env["DIASPORA_WAREHOUSE_URL"]
+        assert env["DIASPORA_SURVEY_SALT"] == "test-salt", name
+        surveys = [v for v in services[name]["volumes"] if v["target"] == "/opt/diaspora-data/surveys"]
+        assert surveys and surveys[0]["type"] == "bind", name  # partners' files arrive on the host
         if name != "airflow-init":
             assert "healthcheck" in services[name], name
             assert (
