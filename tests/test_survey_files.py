@@ -387,3 +387,23 @@ def test_staging_left_by_an_interrupted_load_is_dropped_when_old(survey_settings
 
     assert pending_files(survey_settings) == []
     assert staging_tables(url) == [(running,)]
+
+
+def test_respondent_ids_repeated_in_different_chunks_are_named_with_their_rows(survey_settings, monkeypatch):
+    from diaspora.surveys import readers
+
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
+    inbox = survey_settings.survey_inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    data = pd.concat([frame()] * 2, ignore_index=True).assign(hh_id=[1, 2, 3, 1, 5, 3])
+    data.to_csv(inbox / "tj_lms_repeats.csv", index=False)
+
+    result = process_file(inbox / "tj_lms_repeats.csv", survey_settings)
+
+    assert result["status"] == "quarantined"
+    # chunks are file rows 2–3, 4–5, 6–7 (row 1 is the header); every id repeats in another chunk
+    assert result["reasons"] == [
+        "respondent ids repeated across the file (hh_id): 2, e.g. '1' at rows [2, 5]; '3' at rows [4, 7]"
+    ]
+    assert rows(survey_settings.warehouse_url, "SELECT count(*) FROM dw.fact_survey_response") == [(0,)]
+    assert staging_tables(survey_settings.warehouse_url) == []

@@ -28,11 +28,15 @@ log = logging.getLogger(__name__)
 HEADER_ROWS = 1  # row numbers in reasons are 1-based file lines: header first
 
 
+def _file_row(position: int, table_format: str, offset: int) -> int:
+    """The 1-based row of the file (header line included for CSV and XLSX) of a chunk position."""
+    return offset + position + 1 + (HEADER_ROWS if table_format in ("csv", "xlsx") else 0)
+
+
 def _reasons(report, table_format: str, offset: int = 0) -> list[str]:  # noqa: ANN001 - a ValidationReport
     reasons = []
     for failure in report.failures:
-        header = HEADER_ROWS if table_format in ("csv", "xlsx") else 0
-        rows = [offset + r + 1 + header for r in failure.sample_rows]
+        rows = [_file_row(r, table_format, offset) for r in failure.sample_rows]
         column = failure.column or failure.kwargs.get("column_set")
         reasons.append(
             f"{failure.expectation_type} on {column}: {failure.unexpected_count} unexpected"
@@ -139,7 +143,6 @@ def _stage_chunks(
     file_format, chunks = open_survey_file(path, definition.format)
     suite = settings.expectations_dir / f"survey_{definition.survey_id}.json"
     reasons: list[str] = []
-    seen_ids: set[str] = set()
     rows_in = answers = 0
     seconds = {"read": 0.0, "validate": 0.0, "load": 0.0}  # where the time goes, for the benchmark
     clock = time.perf_counter()
@@ -149,25 +152,17 @@ def _stage_chunks(
         prepared = prepare_for_checks(frame, definition)
         report = validate_frame(prepared, suite, run_name=path.name)
         reasons += _reasons(report, file_format, offset=rows_in)
-        if definition.respondent_id in prepared:
-            ids = prepared[definition.respondent_id].dropna()
-            repeated = sorted(set(ids) & seen_ids)
-            if repeated:
-                reasons.append(
-                    f"respondent ids repeated across the file ({definition.respondent_id}): "
-                    f"{len(repeated)}, e.g. {repeated[:5]}"
-                )
-            seen_ids.update(ids)
         seconds["validate"] += time.perf_counter() - clock
         clock = time.perf_counter()
-        if not reasons:
-            responses = to_responses(
-                prepare_for_checks(
-                    protect_personal_data(frame, definition, settings.survey_salt), definition
-                ),
-                definition,
-            )
-            with engine.begin() as conn:
+        with engine.begin() as conn:
+            _stage_ids(conn, f"{staging}_ids", prepared, definition, file_format, rows_in)
+            if not reasons:
+                responses = to_responses(
+                    prepare_for_checks(
+                        protect_personal_data(frame, definition, settings.survey_salt), definition
+                    ),
+                    definition,
+                )
                 answers += bulk_insert(conn, staging, responses[list(RESPONSE_COLUMNS)])
         seconds["load"] += time.perf_counter() - clock
         clock = time.perf_counter()
@@ -175,9 +170,58 @@ def _stage_chunks(
         if len(reasons) >= MAX_REASONS:
             reasons.append(f"stopped after {rows_in} rows: more than {MAX_REASONS} problems")
             break
+    with engine.connect() as conn:
+        reasons += _ids_repeated_across_chunks(conn, f"{staging}_ids", definition)
     if reasons:
         raise IntakeError(*reasons)
     return {"rows": rows_in, "answers": answers, "format": file_format, "seconds": seconds}
+
+
+def _stage_ids(
+    conn: sa.Connection,
+    ids_table: str,
+    prepared: pd.DataFrame,
+    definition: SurveyDefinition,
+    file_format: str,
+    offset: int,
+) -> None:
+    """Keep each chunk's respondent ids (first row of each) in the database, not in memory, to
+    find ids repeated across chunks at the end; repeats within a chunk are the suite's to report."""
+    if definition.respondent_id not in prepared:
+        return
+    ids = prepared[definition.respondent_id].dropna().drop_duplicates()
+    bulk_insert(
+        conn,
+        ids_table,
+        pd.DataFrame(
+            {
+                "respondent_id": ids.astype(str).to_numpy(),
+                "file_row": [_file_row(p, file_format, offset) for p in ids.index],
+            }
+        ),
+    )
+
+
+def _ids_repeated_across_chunks(
+    conn: sa.Connection, ids_table: str, definition: SurveyDefinition
+) -> list[str]:
+    repeated = f"SELECT respondent_id FROM {ids_table} GROUP BY respondent_id HAVING count(*) > 1"
+    count = conn.exec_driver_sql(f"SELECT count(*) FROM ({repeated}) AS r").scalar_one()
+    if not count:
+        return []
+    examples = conn.exec_driver_sql(
+        f"SELECT respondent_id, file_row FROM {ids_table} WHERE respondent_id IN"
+        f" (SELECT respondent_id FROM ({repeated}) AS r ORDER BY respondent_id LIMIT 5)"
+        " ORDER BY respondent_id, file_row"
+    ).all()
+    rows = [
+        f"{rid!r} at rows {[r for i, r in examples if i == rid]}"
+        for rid in dict.fromkeys(i for i, _ in examples)
+    ]
+    return [
+        f"respondent ids repeated across the file ({definition.respondent_id}): {count}, e.g. "
+        + "; ".join(rows)
+    ]
 
 
 def _publish(
@@ -223,6 +267,9 @@ def _load_file(
             f"CREATE TABLE {staging} AS SELECT {', '.join(RESPONSE_COLUMNS)}"
             " FROM dw.fact_survey_response WHERE 1 = 0"
         )
+        conn.exec_driver_sql(
+            f"CREATE TABLE {staging}_ids (respondent_id TEXT NOT NULL, file_row BIGINT NOT NULL)"
+        )
     try:
         staged = _stage_chunks(engine, definition, path, staging, settings)
         clock = time.perf_counter()
@@ -231,6 +278,7 @@ def _load_file(
     finally:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {staging}")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {staging}_ids")
     return {"file_id": file_id, **staged}
 
 
