@@ -9,6 +9,8 @@ the file (it should not: the pipeline holds one chunk at a time).
     .venv/bin/python bench/surveys_pipeline.py --sizes 20000 --engines duckdb
     .venv/bin/python bench/surveys_pipeline.py --sizes 800000 --formats csv \
         --out bench/results/surveys_pipeline_800k.json                   # four times larger again
+    DIASPORA_DUCKDB_MEMORY_LIMIT=256MB .venv/bin/python bench/surveys_pipeline.py --engines duckdb \
+        --formats csv --sizes 50000 200000 800000 1600000 --out /tmp/limit.json  # DuckDB's share
 """
 
 from __future__ import annotations
