@@ -69,8 +69,13 @@ def test_compose_file_is_valid_and_complete():
         assert env["DIASPORA_WAREHOUSE_URL"].startswith("postgresql+psycopg://diaspora:")
         assert "@warehouse:5432/diaspora" in env["DIASPORA_WAREHOUSE_URL"]
         assert env["DIASPORA_SURVEY_SALT"] == "test-salt", name
-        surveys = [v for v in services[name]["volumes"] if v["target"] == "/opt/diaspora-data/surveys"]
-        assert surveys and surveys[0]["type"] == "bind", name  # partners' files arrive on the host
+        # Compose v1 renders "host:target:mode", v2 a mapping; either way a host folder (bind mount).
+        mounts = [
+            v if isinstance(v, dict) else dict(zip(("source", "target"), v.split(":")[:2], strict=True))
+            for v in services[name]["volumes"]
+        ]
+        surveys = [m for m in mounts if m["target"] == "/opt/diaspora-data/surveys"]
+        assert surveys and surveys[0]["source"].endswith("/surveys"), name  # files arrive on the host
         if name != "airflow-init":
             assert "healthcheck" in services[name], name
             assert (
