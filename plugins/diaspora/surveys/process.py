@@ -283,8 +283,8 @@ def _load_file(
 
 
 def process_file(path: Path, settings: Settings) -> dict:
-    """Load ``path`` or quarantine it; returns what happened. Raises only for a configuration
-    error (the file then stays in the inbox), never for what is in a file."""
+    """Load ``path`` or quarantine it; returns what happened. Raises only when the configuration
+    or the warehouse fails (the file then stays in the inbox), never for what is in a file."""
     path = Path(path)
     inbox = Inbox(settings.survey_inbox_dir)
     definition = None
