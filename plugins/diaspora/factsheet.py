@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from diaspora.reporting import NOT_AVAILABLE, count, one_decimal, usd_millions
 from diaspora.settings import PROJECT_ROOT, Settings
-from diaspora.warehouse.engine import get_engine
+from diaspora.warehouse.engine import fetch_dicts, get_engine
 
 TEMPLATE = PROJECT_ROOT / "plugins" / "diaspora" / "templates" / "factsheet.html.j2"
 WDI = "World Bank, World Development Indicators"
@@ -60,10 +60,6 @@ def _one(conn: sa.Connection, sql: str, **params) -> dict | None:
     return dict(row._mapping) if row else None
 
 
-def _all(conn: sa.Connection, sql: str, **params) -> list[dict]:
-    return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
-
-
 def _has_view(conn: sa.Connection, view: str) -> bool:
     return bool(
         _one(
@@ -89,7 +85,7 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
         )
         or {}
     )
-    trend = _all(
+    trend = fetch_dicts(
         conn,
         "SELECT year, remittances_received_usd AS usd FROM reporting.remittances"
         " WHERE country_code = :c AND year >= 2000 AND remittances_received_usd IS NOT NULL"
@@ -108,7 +104,7 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
     year = profile.get("year")
     in_group = {
         r["sex"]: r
-        for r in _all(
+        for r in fetch_dicts(
             conn,
             "SELECT sex, migrants, share_of_origin_total_pct AS pct, release_label"
             " FROM reporting.emigrants_in_group"
@@ -118,7 +114,7 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
             y=year or -1,
         )
     }
-    top = _all(
+    top = fetch_dicts(
         conn,
         "SELECT destination_code AS code, destination_name AS name, migrants"
         " FROM reporting.emigrants_by_destination WHERE origin_code = :c AND year = :y AND sex = 'both'"
@@ -126,7 +122,7 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
         c=country,
         y=year or -1,
     )
-    series = _all(
+    series = fetch_dicts(
         conn,
         "SELECT year, emigrants, female_emigrants, male_emigrants FROM reporting.diaspora_profile"
         " WHERE country_code = :c ORDER BY year",
@@ -209,7 +205,7 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
             refugees.get("release_label"),
         ),
     }
-    engagement = _all(
+    engagement = fetch_dicts(
         conn,
         "SELECT item_type, name, category, detail, host_country_name, status, valid_from, valid_to, source"
         " FROM reporting.diaspora_engagement WHERE country_code = :c"
@@ -217,7 +213,7 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
         c=country,
     )
     rights = _one(conn, "SELECT * FROM reporting.political_rights WHERE country_code = :c", c=country)
-    quality = _all(conn, "SELECT source, last_success_at FROM reporting.data_quality ORDER BY source")
+    quality = fetch_dicts(conn, "SELECT source, last_success_at FROM reporting.data_quality ORDER BY source")
     return {
         "country_code": country,
         "country_name": name["name"] if name else country,

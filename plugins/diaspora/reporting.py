@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from diaspora.settings import Settings
-from diaspora.warehouse.engine import get_engine
+from diaspora.warehouse.engine import fetch_dicts, get_engine
 
 NOT_AVAILABLE = "not available"
 
 
+def _rows(settings: Settings, sql: str, **params: object) -> list[dict]:
+    with get_engine(settings.warehouse_url).connect() as conn:
+        return fetch_dicts(conn, sql, **params)
+
+
 def latest_remittances(settings: Settings, years: int = 3) -> list[dict]:
     """The ``years`` latest years of ``reporting.remittances`` per country (aggregates excluded)."""
-    query = sa.text(
+    query = (
         "SELECT country_code, country_name, year, remittances_received_usd,"
         " remittances_received_pct_gdp, gdp_usd, release_label, source_dataset, licence"
         " FROM (SELECT r.*, row_number() OVER (PARTITION BY country_code ORDER BY year DESC) AS n"
@@ -20,8 +23,7 @@ def latest_remittances(settings: Settings, years: int = 3) -> list[dict]:
         "       WHERE NOT is_aggregate AND remittances_received_usd IS NOT NULL) AS ranked"
         " WHERE n <= :years ORDER BY country_name, year"
     )
-    with get_engine(settings.warehouse_url).connect() as conn:
-        return [dict(row._mapping) for row in conn.execute(query, {"years": years})]
+    return _rows(settings, query, years=years)
 
 
 def usd_millions(value: float | None) -> str:
@@ -56,13 +58,12 @@ def format_remittances(rows: list[dict]) -> str:
 
 def latest_profiles(settings: Settings) -> list[dict]:
     """The latest year of ``reporting.diaspora_profile`` per country."""
-    query = sa.text(
+    query = (
         "SELECT * FROM (SELECT p.*, row_number() OVER (PARTITION BY country_code ORDER BY year DESC) AS n"
         "               FROM reporting.diaspora_profile AS p WHERE emigrants IS NOT NULL) AS latest"
         " WHERE n = 1 ORDER BY country_name"
     )
-    with get_engine(settings.warehouse_url).connect() as conn:
-        return [dict(row._mapping) for row in conn.execute(query)]
+    return _rows(settings, query)
 
 
 def count(value: float | None) -> str:
@@ -103,7 +104,7 @@ def format_profiles(rows: list[dict]) -> str:
 
 def survey_estimates(settings: Settings) -> list[dict]:
     """Two headline estimates per survey: households with a member abroad, mean remittances."""
-    query = sa.text(
+    query = (
         "SELECT e.survey_id, s.title, s.data_note, e.question_code, e.category_code, e.estimate_type,"
         " e.estimate, e.standard_error, e.unweighted_n FROM reporting.survey_estimates AS e"
         " JOIN dw.dim_survey AS s ON s.survey_id = e.survey_id"
@@ -112,8 +113,7 @@ def survey_estimates(settings: Settings) -> list[dict]:
         "      OR e.question_code = 'remittances_usd')"
         " ORDER BY e.survey_id, e.question_code"
     )
-    with get_engine(settings.warehouse_url).connect() as conn:
-        return [dict(row._mapping) for row in conn.execute(query)]
+    return _rows(settings, query)
 
 
 def format_survey_estimates(rows: list[dict]) -> str:

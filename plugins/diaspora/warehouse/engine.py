@@ -43,6 +43,11 @@ def _engine(url: str) -> sa.Engine:
     return engine
 
 
+def fetch_dicts(conn: sa.Connection, sql: str, **params: object) -> list[dict]:
+    """Every row of a query as a dict of column → value."""
+    return [dict(row._mapping) for row in conn.execute(sa.text(sql), params)]
+
+
 def safe_url(url: str) -> str:
     """The URL without its password, for logs and messages."""
     return sa.make_url(url).render_as_string(hide_password=True)
