@@ -70,7 +70,16 @@ def survey_settings(make_settings, warehouse_url, tmp_path):
         survey_salt="test-salt",
     )
     pipeline.migrate(get_engine(warehouse_url))
+    settings.survey_inbox_dir.mkdir(parents=True)
     return settings
+
+
+@pytest.fixture
+def two_row_chunks(monkeypatch):
+    """Files read two rows at a time, so that a six-row file spans three chunks."""
+    from diaspora.surveys import readers
+
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
 
 
 def rows(url: str, sql: str) -> list[tuple]:
@@ -86,7 +95,6 @@ def staging_tables(url: str) -> list[tuple]:
 @pytest.mark.parametrize("extension", ["csv", "xlsx", "sav", "dta"])
 def test_each_format_loads_once_without_personal_data(survey_settings, extension):
     inbox = survey_settings.survey_inbox_dir
-    inbox.mkdir(parents=True, exist_ok=True)
     path = inbox / f"tj_lms_2024.{extension}"
     data = frame()
     if extension == "csv":
@@ -146,7 +154,6 @@ def test_each_format_loads_once_without_personal_data(survey_settings, extension
 )
 def test_bad_files_are_quarantined_and_nothing_is_loaded(survey_settings, mutate, reason):
     inbox = survey_settings.survey_inbox_dir
-    inbox.mkdir(parents=True, exist_ok=True)
     path = inbox / "tj_lms_bad.csv"
     mutate(frame()).to_csv(path, index=False)
 
@@ -163,7 +170,6 @@ def test_bad_files_are_quarantined_and_nothing_is_loaded(survey_settings, mutate
 
 def test_a_csv_cut_off_mid_row_is_quarantined(survey_settings):
     inbox = survey_settings.survey_inbox_dir
-    inbox.mkdir(parents=True, exist_ok=True)
     text = frame().to_csv(index=False)
     (inbox / "tj_lms_cut.csv").write_text(text[: text.rindex("\n", 0, len(text) - 1) + 6])  # last row cut
 
@@ -177,7 +183,6 @@ def test_a_csv_cut_off_mid_row_is_quarantined(survey_settings):
 
 def test_a_file_matching_no_definition_is_quarantined(survey_settings):
     inbox = survey_settings.survey_inbox_dir
-    inbox.mkdir(parents=True, exist_ok=True)
     (inbox / "household.csv").write_text("a\n1\n")
     result = process_file(inbox / "household.csv", survey_settings)
     assert result["status"] == "quarantined" and "matches no survey definition" in result["reasons"][0]
@@ -187,7 +192,6 @@ def test_weighted_estimates_match_a_hand_computation(survey_settings):
     import math
 
     inbox = survey_settings.survey_inbox_dir
-    inbox.mkdir(parents=True, exist_ok=True)
     frame().to_csv(inbox / "tj_lms_2024.csv", index=False)
     assert process_file(inbox / "tj_lms_2024.csv", survey_settings)["status"] == "loaded"
     with get_engine(survey_settings.warehouse_url).connect() as conn:
@@ -229,7 +233,6 @@ def test_survey_dag_processes_every_file_and_alerts_once_for_the_bad_one(
     )
     make_settings(alert_webhook_url=httpserver.url_for("/hooks/alerts"))
     inbox = survey_settings.survey_inbox_dir
-    inbox.mkdir(parents=True, exist_ok=True)
     frame().to_csv(inbox / "tj_lms_good.csv", index=False)
     frame().assign(weight=[1.0, -2.0, 1.0]).to_csv(inbox / "tj_lms_bad.csv", index=False)
     (inbox / "tj_lms_broken.sav").write_bytes(b"$FL2 truncated")
@@ -249,19 +252,14 @@ def test_without_a_salt_the_file_stays_in_the_inbox(survey_settings, make_settin
 
     settings = make_settings(survey_salt="")
     inbox = settings.survey_inbox_dir
-    inbox.mkdir(parents=True, exist_ok=True)
     frame().to_csv(inbox / "tj_lms_2024.csv", index=False)
     with pytest.raises(ConfigError, match="DIASPORA_SURVEY_SALT is not set"):
         process_file(inbox / "tj_lms_2024.csv", settings)
     assert [p.name for p in inbox.iterdir()] == ["tj_lms_2024.csv"]
 
 
-def test_problems_in_later_chunks_name_their_file_rows(survey_settings, monkeypatch):
-    from diaspora.surveys import readers
-
-    monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
+def test_problems_in_later_chunks_name_their_file_rows(survey_settings, two_row_chunks):
     inbox = survey_settings.survey_inbox_dir
-    inbox.mkdir(parents=True, exist_ok=True)
     data = pd.concat([frame()] * 2, ignore_index=True).assign(hh_id=range(1, 7), region=[1, 3, 3, 1, 9, 3])
     data.to_csv(inbox / "tj_lms_chunks.csv", index=False)
 
@@ -297,7 +295,6 @@ def test_a_csv_in_the_encoding_and_delimiter_its_definition_declares(survey_sett
     suite = suite_for(load_definition(definitions / "tj_cyrillic_test.yml"))
     (survey_settings.expectations_dir / "survey_tj_cyrillic_test.json").write_text(json.dumps(suite))
     inbox = survey_settings.survey_inbox_dir
-    inbox.mkdir(parents=True, exist_ok=True)
     cities = ["Москва", "Екатеринбург", "Алматы"]  # SYNTHETIC answers, Cyrillic as cp1251 writes it
     data = pd.DataFrame({"hh_id": [1, 2, 3], "region": [1, 3, 3], "city": cities, "weight": [1.0, 1.0, 2.0]})
     (inbox / "tj_cyr_2024.csv").write_bytes(data.to_csv(index=False, sep=";").encode("cp1251"))
@@ -324,7 +321,6 @@ def test_a_failing_warehouse_leaves_the_file_in_the_inbox(survey_settings, make_
 
     settings = make_settings(warehouse_url="postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
     inbox = settings.survey_inbox_dir
-    inbox.mkdir(parents=True, exist_ok=True)
     frame().to_csv(inbox / "tj_lms_2024.csv", index=False)
     with pytest.raises(WarehouseError, match="tj_lms_2024.csv, which stays in the inbox"):
         process_file(inbox / "tj_lms_2024.csv", settings)
@@ -389,12 +385,10 @@ def test_staging_left_by_an_interrupted_load_is_dropped_when_old(survey_settings
     assert staging_tables(url) == [(running,)]
 
 
-def test_respondent_ids_repeated_in_different_chunks_are_named_with_their_rows(survey_settings, monkeypatch):
-    from diaspora.surveys import readers
-
-    monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
+def test_respondent_ids_repeated_in_different_chunks_are_named_with_their_rows(
+    survey_settings, two_row_chunks
+):
     inbox = survey_settings.survey_inbox_dir
-    inbox.mkdir(parents=True, exist_ok=True)
     data = pd.concat([frame()] * 2, ignore_index=True).assign(hh_id=[1, 2, 3, 1, 5, 3])
     data.to_csv(inbox / "tj_lms_repeats.csv", index=False)
 
