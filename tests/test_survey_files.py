@@ -121,12 +121,13 @@ def test_each_format_loads_once_without_personal_data(survey_settings, extension
     assert process_file(again, survey_settings)["status"] == "duplicate"  # same bytes load once
     assert rows(url, "SELECT count(*) FROM etl.survey_file") == [(1,)]
     assert list(inbox.iterdir()) == []  # both moved out: archive/<date>/
-    dump = json.dumps(
-        rows(url, "SELECT * FROM dw.fact_survey_response")
-        + rows(url, "SELECT * FROM dw.dim_question")
-        + rows(url, "SELECT * FROM etl.survey_file"),
-        default=str,
+    tables = rows(
+        url,
+        "SELECT table_schema, table_name FROM information_schema.tables"
+        " WHERE table_schema IN ('dw', 'etl', 'staging', 'reporting')",
     )
+    assert ("dw", "fact_survey_response") in tables and ("reporting", "survey_estimates") in tables
+    dump = json.dumps([rows(url, f"SELECT * FROM {schema}.{name}") for schema, name in tables], default=str)
     for value in PEOPLE["name"] + PEOPLE["phone"] + ["test-salt"]:
         assert value not in dump
     # The phone is kept for linkage as HMAC-SHA256 under the salt, computed here independently.
@@ -178,6 +179,33 @@ def test_a_csv_cut_off_mid_row_is_quarantined(survey_settings):
     assert result["status"] == "quarantined"
     assert any("at rows [4]" in r for r in result["reasons"]), result["reasons"]  # the cut row, named
     assert rows(survey_settings.warehouse_url, "SELECT count(*) FROM dw.fact_survey_response") == [(0,)]
+    assert staging_tables(survey_settings.warehouse_url) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("tj_lms_enc.csv", "hh_id,region\n1,Хатлон\n".encode("cp1251"), "not valid utf-8 text"),
+        ("tj_lms_empty.csv", b"", "the file is empty"),
+        ("tj_lms_header.csv", b"hh_id,region,abroad,remit_usd,weight\n", "the file has no data rows"),
+        ("tj_lms_fake.xlsx", b"hh_id,weight\n1,1\n", "content is csv, not what its extension .xlsx claims"),
+        ("tj_lms_cut.sav", b"$FL2" + b"\x00" * 40, "cannot read the sav file"),
+        ("..tj_lms.csv", b"hh_id\n1\n", "unsafe file name"),
+        ("tj_lms\\..\\x.csv", b"hh_id\n1\n", "unsafe file name"),  # a backslash path in a name
+    ],
+)
+def test_unreadable_files_are_quarantined_with_the_reason(survey_settings, name, content, reason):
+    inbox = survey_settings.survey_inbox_dir
+    (inbox / name).write_bytes(content)
+
+    result = process_file(inbox / name, survey_settings)
+
+    assert result["status"] == "quarantined"
+    assert any(reason in r for r in result["reasons"]), result["reasons"]
+    quarantine = inbox.parent / "quarantine"
+    assert (quarantine / name).read_bytes() == content and (quarantine / f"{name}.error.json").exists()
+    assert list(inbox.iterdir()) == []
+    assert rows(survey_settings.warehouse_url, "SELECT count(*) FROM etl.survey_file") == [(0,)]
     assert staging_tables(survey_settings.warehouse_url) == []
 
 
