@@ -66,7 +66,7 @@ def suite_for(definition: SurveyDefinition) -> dict:
     }
 
 
-def _code(value: object) -> object:
+def as_code(value: object) -> object:
     """Codes as text: 1.0 (SPSS/Stata) and '1' (CSV) are the same answer."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
@@ -87,11 +87,11 @@ def prepare_for_checks(frame: pd.DataFrame, definition: SurveyDefinition) -> pd.
         if question.code not in prepared:
             continue
         if question.type == "categorical":
-            prepared[question.code] = prepared[question.code].map(_code)
+            prepared[question.code] = prepared[question.code].map(as_code)
         elif question.type == "numeric":
             prepared[f"_{question.code}_value"] = pd.to_numeric(prepared[question.code], errors="coerce")
     if definition.respondent_id in prepared:
-        prepared[definition.respondent_id] = prepared[definition.respondent_id].map(_code)
+        prepared[definition.respondent_id] = prepared[definition.respondent_id].map(as_code)
     return prepared
 
 

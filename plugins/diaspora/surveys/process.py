@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from diaspora.errors import ConfigError, WarehouseError
 from diaspora.settings import Settings
-from diaspora.surveys.checks import prepare_for_checks, protect_personal_data
+from diaspora.surveys.checks import as_code, prepare_for_checks, protect_personal_data
 from diaspora.surveys.definitions import SurveyDefinition, definition_for, load_definitions
 from diaspora.surveys.inbox import Inbox, file_sha256
 from diaspora.surveys.readers import IntakeError, check_name, open_survey_file
@@ -143,10 +143,12 @@ def _stage_chunks(
     file_format, chunks = open_survey_file(path, definition.format)
     suite = settings.expectations_dir / f"survey_{definition.survey_id}.json"
     reasons: list[str] = []
+    value_labels: dict[str, dict] = {}
     rows_in = answers = 0
     seconds = {"read": 0.0, "validate": 0.0, "load": 0.0}  # where the time goes, for the benchmark
     clock = time.perf_counter()
-    for frame, _labels in chunks:
+    for frame, labels in chunks:
+        value_labels = value_labels or labels  # the same in every chunk of a file
         seconds["read"] += time.perf_counter() - clock
         clock = time.perf_counter()
         prepared = prepare_for_checks(frame, definition)
@@ -174,7 +176,25 @@ def _stage_chunks(
         reasons += _ids_repeated_across_chunks(conn, f"{staging}_ids", definition)
     if reasons:
         raise IntakeError(*reasons)
-    return {"rows": rows_in, "answers": answers, "format": file_format, "seconds": seconds}
+    return {
+        "rows": rows_in,
+        "answers": answers,
+        "format": file_format,
+        "value_labels": _labels_json(value_labels, definition),
+        "seconds": seconds,
+    }
+
+
+def _labels_json(value_labels: dict[str, dict], definition: SurveyDefinition) -> str | None:
+    """The questions' value labels as JSON, codes written as the warehouse writes them (1.0 → "1");
+    labels of other columns (personal ones included) are not kept."""
+    questions = {q.code for q in definition.questions}
+    kept = {
+        column: {str(as_code(code)): label for code, label in labels.items()}
+        for column, labels in value_labels.items()
+        if column in questions
+    }
+    return json.dumps(kept, ensure_ascii=False, sort_keys=True) if kept else None
 
 
 def _stage_ids(
@@ -235,8 +255,9 @@ def _publish(
         merge(conn, "dw.dim_question", questions)
         file_id = conn.execute(
             sa.text(
-                "INSERT INTO etl.survey_file (survey_id, file_name, sha256, format, rows_in, loaded_at)"
-                " VALUES (:s, :f, :h, :fmt, :n, :t) RETURNING file_id"
+                "INSERT INTO etl.survey_file"
+                " (survey_id, file_name, sha256, format, rows_in, value_labels, loaded_at)"
+                " VALUES (:s, :f, :h, :fmt, :n, :labels, :t) RETURNING file_id"
             ),
             {
                 "s": definition.survey_id,
@@ -244,6 +265,7 @@ def _publish(
                 "h": sha256,
                 "fmt": staged["format"],
                 "n": staged["rows"],
+                "labels": staged["value_labels"],
                 "t": datetime.now(UTC),
             },
         ).scalar_one()
