@@ -2,7 +2,8 @@
 
 Every 15 minutes, each waiting file (DIASPORA_SURVEY_INBOX) is matched to its survey definition,
 read, checked, stripped of personal data, staged and published in one transaction — or
-quarantined with a report. One bad file never blocks the others; quarantined files raise one alert per run.
+quarantined with a report. One bad file never blocks the others; quarantined files raise one
+alert per run.
 """
 
 from airflow.sdk import DAG, get_current_context, task

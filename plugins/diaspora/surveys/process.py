@@ -159,11 +159,10 @@ def _stage_chunks(
         with engine.begin() as conn:
             _stage_ids(conn, f"{staging}_ids", prepared, definition, file_format, rows_in)
             if not reasons:
+                # The checked frame is protected, not prepared again: preparing never touches
+                # personal columns, which a definition keeps apart from its questions.
                 responses = to_responses(
-                    prepare_for_checks(
-                        protect_personal_data(frame, definition, settings.survey_salt), definition
-                    ),
-                    definition,
+                    protect_personal_data(prepared, definition, settings.survey_salt), definition
                 )
                 answers += bulk_insert(conn, staging, responses[list(RESPONSE_COLUMNS)])
         seconds["load"] += time.perf_counter() - clock

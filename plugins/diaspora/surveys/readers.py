@@ -7,6 +7,7 @@ report — never any other exception, whatever the bytes.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -69,8 +70,6 @@ def _refuse_utf8_declared_otherwise(head: bytes, options: FormatOptions) -> None
     """A file declared in a single-byte encoding (cp1251, latin-1…) whose non-ASCII bytes are valid
     UTF-8 is UTF-8: those encodings decode any byte, so it would load as mojibake without error.
     Real Cyrillic or accented text in those encodings is practically never valid UTF-8."""
-    import codecs
-
     if _encoding(options) == "utf-8-sig" or max(head, default=0) < 0x80:
         return
     try:
