@@ -3,11 +3,15 @@ and a project-local Airflow metadata DB for the few end-to-end DAG runs."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -134,3 +138,33 @@ def fake_worldbank(httpserver):
 
     api = FakeWorldBank(values=synthetic_values(INDICATORS, range(2015, 2024)))
     return api
+
+
+@dataclass
+class AlertWebhook:
+    """A real local HTTP server that keeps every JSON document POSTed to it."""
+
+    url: str
+    received: list[dict] = field(default_factory=list)
+
+
+@pytest.fixture
+def alert_webhook():
+    """A generic alert webhook receiver on its own port (independent of ``httpserver``)."""
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's hook name
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield AlertWebhook(f"http://127.0.0.1:{server.server_port}/alerts", received)
+    server.shutdown()
+    server.server_close()

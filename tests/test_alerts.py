@@ -142,11 +142,8 @@ def test_failed_validation_sends_one_complete_alert_per_target(
     assert alert["source"] == "worldbank_indicators" and alert["release"] == "2026-11-01"
     failed = {e["expectation_type"]: e for e in alert["expectations"]}
     regex = failed["expect_column_values_to_match_regex"]
-    assert (
-        regex["column"] == "country_code"
-        and regex["unexpected_count"] == 1
-        and regex["sample_values"] == ["tj"]
-    )
+    assert regex["column"] == "country_code" and regex["unexpected_count"] == 1
+    assert regex["severity"] == "critical" and regex["values"] == [["tj", 1]]
     assert "nothing was loaded" in alert["held_back"]
     assert alert["log_url"] and "validate" in alert["log_url"]
     assert alert["data_docs_url"].startswith("file://") and alert["data_docs_url"].endswith(".html")
@@ -160,7 +157,7 @@ def test_failed_validation_sends_one_complete_alert_per_target(
             dag_run.run_id,
             "2026-11-01",
             "expect_column_values_to_match_regex",
-            "['tj']",
+            "'tj' × 1",
             "Task log:",
             "Data Docs:",
         ):
@@ -280,3 +277,52 @@ def test_a_quarantine_alert_names_each_file_and_its_reasons(alert_targets, make_
     slack_text = json.loads(received["slack"][-1])["text"]
     assert "quarantined quarantine/household_2024.csv: column 'weight' has 3 values <= 0" in slack_text
     assert "respondent id not unique" in html.unescape(box.messages[-1].get_body().get_content())
+
+
+def test_an_alert_for_a_200_code_value_set_stays_short(tmp_path, make_settings):
+    """SYNTHETIC: 200 distinct codes outside a 250-code set. The alert names the expectation, the
+    column, the failing rows and the 20 most frequent values with counts, never the value set."""
+    from diaspora.alerts import alert_from_context
+    from diaspora.errors import ValidationFailed
+    from diaspora.validation import validate_frame
+
+    known = [f"K{i:03d}" for i in range(250)]
+    unknown = [f"U{i:03d}" for i in range(200)]
+    codes = known * 4 + [code for i, code in enumerate(unknown) for _ in range(1 + (i == 7) * 9)]
+    suite = tmp_path / "codes.json"
+    suite.write_text(
+        json.dumps(
+            {
+                "name": "codes",
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_be_in_set",
+                        "kwargs": {"column": "code", "value_set": known},
+                    }
+                ],
+            }
+        )
+    )
+    import pandas as pd
+
+    report = validate_frame(pd.DataFrame({"code": codes}), suite)
+    failure = ValidationFailed(
+        report.failure_message("unhcr_refugees", "UNHCR population 2025"),
+        [f.as_alert_item() for f in report.failures],
+        source="unhcr_refugees",
+        release="UNHCR population 2025",
+    )
+
+    alert = alert_from_context(
+        {"exception": failure, "run_id": "manual__codes", "dag": None}, make_settings()
+    )
+    text = alert.as_text()
+
+    assert len(text) < 2000, len(text)
+    assert len(str(failure)) < 2000
+    for shown in (text, str(failure)):
+        assert "expect_column_values_to_be_in_set on code" in shown and "209 failing rows" in shown
+        assert "'U007' × 10" in shown
+        assert "and 180 more" in shown and "K000" not in shown  # the top 20 of 200, never the set
+    first_value = text.index("'U007' × 10")
+    assert first_value < text.index("'U000' × 1")  # most frequent first

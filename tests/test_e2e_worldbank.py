@@ -82,10 +82,13 @@ def test_dag_with_a_broken_payload_loads_nothing(airflow_db, httpserver, make_se
     assert scalar(warehouse_url, "SELECT count(*) FROM dw.fact_indicator_value") == 0
     failed = rows(
         warehouse_url,
-        "SELECT expectation_type, column_name, sample_values FROM etl.validation_result"
+        "SELECT expectation_type, column_name, severity, sample_values FROM etl.validation_result"
         " WHERE NOT success ORDER BY expectation_type",
     )
-    assert ("expect_column_values_to_match_regex", "country_code", '["tj"]') in failed
+    assert failed == [
+        ("expect_column_values_to_be_in_set", "country_code", "warning", '[{"count": 1, "value": "tj"}]'),
+        ("expect_column_values_to_match_regex", "country_code", "critical", '[{"count": 1, "value": "tj"}]'),
+    ]
     assert rows(warehouse_url, "SELECT dag_id, status FROM etl.load_run") == [
         ("worldbank_indicators", "validation_failed")
     ]

@@ -50,7 +50,12 @@ def settings_for(httpserver, make_settings, warehouse_url):
 
 def test_migrate_is_idempotent(warehouse_url):
     engine = get_engine(warehouse_url)
-    assert migrate(engine) == sorted(p.name for p in (ROOT / "sql" / "migrations").glob("*.sql"))
+    other = "duckdb" if engine.dialect.name == "postgresql" else "postgresql"
+    expected = sorted(
+        p.name for p in (ROOT / "sql" / "migrations").glob("*.sql") if not p.name.endswith(f".{other}.sql")
+    )
+    assert migrate(engine) == expected
+    assert ("0009_fact_release_indexes.postgresql.sql" in expected) == (engine.dialect.name == "postgresql")
     assert migrate(engine) == []
     assert query(warehouse_url, "SELECT count(*), min(year), max(year) FROM dw.dim_year") == [
         (151, 1950, 2100)
@@ -123,15 +128,13 @@ def test_failure_mid_load_leaves_the_warehouse_as_it_was(
     pipeline.parse(landing_dir, settings)
     before = counts(warehouse_url)  # reference countries and areas only
     assert before["dw.fact_indicator_value"] == 0 and before["dw.dim_country"] > 250
-    original_merge = warehouse_load.merge
+    original_replace = warehouse_load.replace_release_rows
 
-    def merge_then_break(conn, table, frame):
-        merged = original_merge(conn, table, frame)
-        if table == "dw.fact_indicator_value":
-            raise RuntimeError("disk full (simulated after the fact merge)")
-        return merged
+    def replace_then_break(conn, table, frame, release_id):
+        original_replace(conn, table, frame, release_id)
+        raise RuntimeError("disk full (simulated after the fact rows were written)")
 
-    monkeypatch.setattr(pipeline, "merge", merge_then_break)
+    monkeypatch.setattr(pipeline, "replace_release_rows", replace_then_break)
     with pytest.raises(RuntimeError, match="disk full"):
         pipeline.load(landing_dir, settings)
 
@@ -144,31 +147,60 @@ def test_failure_mid_load_leaves_the_warehouse_as_it_was(
     ) == [(0,)]
 
 
-def test_a_payload_that_breaks_expectations_loads_nothing(settings_for, warehouse_url):
+def test_a_critical_failure_loads_nothing_and_names_every_failure(settings_for, warehouse_url):
     values = synthetic_values(["BX.TRF.PWKR.CD.DT", "BX.TRF.PWKR.DT.GD.ZS"], range(2020, 2024))
-    values["BX.TRF.PWKR.DT.GD.ZS"][0]["value"] = 150.0  # a percentage above 100
-    values["BX.TRF.PWKR.CD.DT"].append(dict(values["BX.TRF.PWKR.CD.DT"][0]))  # a duplicate key
+    values["BX.TRF.PWKR.DT.GD.ZS"][0]["value"] = 150.0  # a percentage above 100: a warning only
+    values["BX.TRF.PWKR.CD.DT"].append(dict(values["BX.TRF.PWKR.CD.DT"][0]))  # a duplicate key: critical
     settings = settings_for(FakeWorldBank(values=values))
 
     with pytest.raises(ValidationFailed) as error:
         run(settings)
 
     message = str(error.value)
-    assert "expect_column_values_to_be_between(column=value" in message and "e.g. [150.0]" in message
-    assert "expect_compound_columns_to_be_unique" in message and "2 unexpected" in message
+    assert "failed 1 critical expectation(s)" in message and "release '2025-07-01'" in message
+    assert "[critical] expect_compound_columns_to_be_unique on country_code, indicator_code, year" in message
+    assert "2 failing rows" in message and "('TJK', 'BX.TRF.PWKR.CD.DT', 2020) × 2" in message
+    assert "[warning] expect_column_values_to_be_between on value" in message and "150.0 × 1" in message
     assert counts(warehouse_url)["dw.fact_indicator_value"] == 0
     assert counts(warehouse_url)["dw.dim_source_release"] == 0
     failed = query(
         warehouse_url,
-        "SELECT expectation_type, unexpected_count, sample_values FROM etl.validation_result"
+        "SELECT expectation_type, severity, unexpected_count, sample_values FROM etl.validation_result"
         " WHERE NOT success ORDER BY expectation_type",
     )
-    assert [f[0] for f in failed] == [
-        "expect_column_values_to_be_between",
-        "expect_compound_columns_to_be_unique",
+    assert [(f[0], f[1], f[2]) for f in failed] == [
+        ("expect_column_values_to_be_between", "warning", 1),  # 150 %
+        ("expect_column_values_to_be_between", "warning", 1),  # 150 % → 15 % the year after
+        ("expect_compound_columns_to_be_unique", "critical", 2),
     ]
-    assert "150.0" in failed[0][2]
+    assert '[{"count": 1, "value": 150.0}]' in {f[3] for f in failed}
     assert query(warehouse_url, "SELECT status FROM etl.load_run") == [("validation_failed",)]
+
+
+def test_a_share_above_100_loads_flagged_and_warns(settings_for, warehouse_url, alert_webhook):
+    values = synthetic_values(["BX.TRF.PWKR.CD.DT", "BX.TRF.PWKR.DT.GD.ZS"], range(2020, 2024))
+    lesotho_like = values["BX.TRF.PWKR.DT.GD.ZS"][0]  # SYNTHETIC value in the range Lesotho had
+    lesotho_like["value"] = 167.4
+    settings = settings_for(FakeWorldBank(values=values), alert_webhook_url=alert_webhook.url)
+
+    result = run(settings)
+
+    assert result["load"]["rows"] == 2 * 5 * 4
+    flagged = query(
+        warehouse_url,
+        "SELECT country_code, year, value, quality_flags FROM dw.fact_indicator_value"
+        " WHERE quality_flags IS NOT NULL ORDER BY year",
+    )
+    # 167.4 % is flagged; so is the next year's drop to 15 % (more than five times lower).
+    assert flagged == [("TJK", 2020, 167.4, "pct_above_100"), ("TJK", 2021, 15.0, "jump_vs_previous_year")]
+    (alert,) = alert_webhook.received
+    assert alert["kind"] == "validation_warning" and alert["severity"] == "warning"
+    assert alert["release"] == "2025-07-01" and "loaded with 2 warning(s)" in alert["title"]
+    assert "40 rows of release 2025-07-01 were loaded; 2 of them carry quality_flags" in alert["held_back"]
+    warnings = {w["flag"]: w for w in alert["expectations"]}
+    assert warnings["pct_above_100"]["column"] == "value"
+    assert warnings["pct_above_100"]["values"] == [[167.4, 1]]
+    assert warnings["jump_vs_previous_year"]["values"] == [[pytest.approx((15 - 167.4) / 167.4), 1]]
 
 
 def test_row_count_drop_against_previous_release_fails(settings_for, warehouse_url):
@@ -194,23 +226,43 @@ def test_data_quality_view_reports_success_failure_and_freshness(settings_for, w
     worldbank = rows["worldbank_indicators"]
     assert worldbank.last_success_at is not None and worldbank.last_failure_at is not None
     assert worldbank.last_failure_status == "validation_failed"
-    assert worldbank.failing_expectations == "expect_compound_columns_to_be_unique"
+    assert worldbank.failing_expectations == (
+        "expect_column_values_to_be_between(value); "
+        "expect_compound_columns_to_be_unique(country_code, indicator_code, year)"
+    )
+    assert "expect_column_values_to_be_between(change_vs_previous_year)" in worldbank.warning_expectations
     assert worldbank.latest_release_date.isoformat() == "2024-01-15"
     assert worldbank.cadence_days == 200 and worldbank.release_age_days > 200 and worldbank.is_stale is True
     assert rows["undesa_migrant_stock"].last_success_at is None  # configured, never loaded
 
 
-def test_values_jumping_against_the_previous_release_hold_it_back(settings_for, warehouse_url):
+def test_values_jumping_against_the_previous_release_load_flagged_and_warn(
+    settings_for, warehouse_url, alert_webhook
+):
     first = synthetic_values(["NY.GDP.MKTP.CD"], range(2015, 2024))
     run(settings_for(FakeWorldBank(values=first, lastupdated="2025-07-01")))
     jumped = synthetic_values(["NY.GDP.MKTP.CD"], range(2015, 2024))
     for row in jumped["NY.GDP.MKTP.CD"][:10]:  # 10 of 45 values triple: more than 5 % jump by > 50 %
         row["value"] = row["value"] * 3 if row["value"] is not None else None
 
-    with pytest.raises(ValidationFailed, match=r"column=change_vs_previous.*e\.g\. \[2\.0"):
-        run(settings_for(FakeWorldBank(values=jumped, lastupdated="2025-12-16")))
-    assert query(warehouse_url, "SELECT count(*) FROM dw.dim_source_release") == [(1,)]
+    run(
+        settings_for(
+            FakeWorldBank(values=jumped, lastupdated="2025-12-16"), alert_webhook_url=alert_webhook.url
+        )
+    )
+
+    assert query(warehouse_url, "SELECT count(*) FROM dw.dim_source_release") == [(2,)]
     assert query(warehouse_url, "SELECT status FROM etl.load_run ORDER BY load_id") == [
         ("success",),
-        ("validation_failed",),
+        ("success",),
     ]
+    flagged = query(
+        warehouse_url,
+        "SELECT count(*) FROM dw.fact_indicator_value f JOIN dw.dim_source_release r USING (release_id)"
+        " WHERE r.release_label = '2025-12-16' AND f.quality_flags = 'revised_vs_previous'",
+    )
+    assert flagged == [(10,)]
+    (alert,) = alert_webhook.received
+    (warning,) = alert["expectations"]
+    assert warning["column"] == "change_vs_previous" and warning["flag"] == "revised_vs_previous"
+    assert warning["unexpected_count"] == 10 and warning["values"][0] == [2.0, 10]

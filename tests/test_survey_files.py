@@ -370,6 +370,13 @@ def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(warehouse_url,
     later = sorted(p.name for p in (before / "migrations").glob("*.sql") if p.name >= "0006")
     for name in later:  # the warehouse as it was before 0006
         (before / "migrations" / name).unlink()
+    for view in (before / "views").glob("*.sql"):  # today's views and their comments need today's columns
+        view.unlink()
+    from diaspora.warehouse import catalog
+
+    monkeypatch.setattr(catalog, "apply_comments", lambda conn: 0)
+    dialect = sa.make_url(warehouse_url).get_backend_name()
+    later = [path.name for _, path in warehouse_engine.migrations_for(dialect) if path.name >= "0006"]
     monkeypatch.setattr(warehouse_engine, "SQL_DIR", before)
     engine = get_engine(warehouse_url)
     warehouse_engine.migrate(engine)
@@ -391,6 +398,7 @@ def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(warehouse_url,
         )
 
     monkeypatch.setattr(warehouse_engine, "SQL_DIR", current)
+    monkeypatch.undo()  # today's SQL, views and comments
     assert warehouse_engine.migrate(engine) == later
     assert later[0] == "0006_survey_response_without_key.sql"
     assert rows(

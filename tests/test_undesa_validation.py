@@ -41,21 +41,53 @@ def test_inconsistent_workbook_fails_each_check_and_loads_nothing(tmp_path, make
         run(tmp_path, make_settings, warehouse_url, rows)
 
     message = str(error.value)
-    assert "expect_column_values_to_be_null(column=unresolved_location)" in message
-    assert "destination 9998 Atlantis" in message
-    assert "column=sex_gap" in message and "column=destination_total_gap" in message
-    assert "column=migrants, min_value=0" in message and "e.g. [-3.0]" in message
+    assert "failed 3 critical expectation(s)" in message
+    assert "[critical] expect_column_values_to_be_between on sex_gap" in message
+    assert "[critical] expect_column_values_to_be_between on destination_total_gap" in message
+    assert "[critical] expect_column_values_to_be_between on migrants (min_value=0" in message
+    assert "-3.0 × 1" in message
+    assert "[warning] expect_column_values_to_be_null on unresolved_location" in message
+    assert "'destination 9998 Atlantis' × 24" in message  # the code and its row count
     assert scalar(warehouse_url, "SELECT count(*) FROM dw.fact_migrant_stock") == 0
     with get_engine(warehouse_url).connect() as conn:
         failed = conn.execute(
-            sa.text("SELECT column_name FROM etl.validation_result WHERE NOT success")
+            sa.text("SELECT column_name, severity FROM etl.validation_result WHERE NOT success")
         ).all()
-    assert sorted(c for (c,) in failed) == [
-        "destination_total_gap",
-        "migrants",
-        "sex_gap",
-        "unresolved_location",
+    assert sorted(failed) == [
+        ("destination_total_gap", "critical"),
+        ("migrants", "critical"),
+        ("sex_gap", "critical"),
+        ("unresolved_location", "warning"),
     ]
+
+
+def test_an_unknown_location_code_loads_as_unmapped_and_warns(
+    tmp_path, make_settings, warehouse_url, alert_webhook
+):
+    rows = sample_rows()
+    rows.append(Row.by_sex((9998, "Atlantis"), TJK, *synthetic(1)))  # in no reference file
+    make_settings(alert_webhook_url=alert_webhook.url)
+
+    result = run(tmp_path, make_settings, warehouse_url, rows)
+
+    assert result["load"]["rows"] == 7 * 24
+    assert (
+        scalar(
+            warehouse_url,
+            "SELECT area_type || ' ' || name FROM dw.dim_country WHERE country_code = 'M49:9998'",
+        )
+        == "unmapped Atlantis"
+    )
+    assert (
+        scalar(
+            warehouse_url,
+            "SELECT count(*) FROM dw.fact_migrant_stock"
+            " WHERE destination_code = 'M49:9998' AND quality_flags = 'unmapped_code'",
+        )
+        == 24
+    )
+    (alert,) = alert_webhook.received
+    assert alert["expectations"][0]["values"] == [["destination 9998 Atlantis", 24]]
 
 
 def test_group_membership_follows_dates(tmp_path, make_settings, warehouse_url):

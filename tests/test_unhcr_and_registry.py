@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from werkzeug import Response
 
 from diaspora import pipeline
-from diaspora.errors import ConfigError, SourceError, ValidationFailed
+from diaspora.errors import ConfigError, SourceError
 from diaspora.landing import Manifest
 from diaspora.registry import load_registry
 from diaspora.sources.base import ParsedDataset
@@ -93,13 +93,59 @@ def test_429_is_retried_and_a_short_page_fails(httpserver, make_settings):
         pipeline.extract("unhcr_refugees", settings)
 
 
-def test_an_unknown_code_fails_validation_by_name(httpserver, make_settings, tmp_path):
-    items = [*synthetic_items(), {"year": 2024, "coo_iso": "ZZZ", "coa_iso": "TJK", "refugees": 1}]
+def test_codes_that_are_not_countries_load_with_their_kind_and_a_new_one_warns(
+    httpserver, make_settings, tmp_path, alert_webhook
+):
+    """UNK, XXA and TIB are decided in reference/special_areas.csv; ZZZ, never seen, loads as
+    'unmapped' with a warning naming it and its row count, and the release is not refused."""
+    items = [
+        *synthetic_items(),
+        {"year": 2024, "coo_iso": "UNK", "coo_name": "Unknown", "coa_iso": "TJK", "refugees": 7},
+        {"year": 2024, "coo_iso": "XXA", "coo_name": "Stateless", "coa_iso": "UNK", "refugees": 5},
+        {"year": 2024, "coo_iso": "TIB", "coo_name": "Tibetan", "coa_iso": "TJK", "refugees": 3},
+        {"year": 2024, "coo_iso": "ZZZ", "coo_name": "Zedland", "coa_iso": "TJK", "refugees": 1, "idps": 0},
+    ]
+    url = f"duckdb:///{tmp_path / 'w.db'}"
     settings = make_settings(
-        unhcr_base_url=serve(httpserver, items), warehouse_url=f"duckdb:///{tmp_path / 'w.db'}"
+        unhcr_base_url=serve(httpserver, items), warehouse_url=url, alert_webhook_url=alert_webhook.url
     )
-    with pytest.raises(ValidationFailed, match=r"column=origin_code.*e\.g\. \['ZZZ'\]"):
-        pipeline.run_source("unhcr_refugees", settings)
+
+    result = pipeline.run_source("unhcr_refugees", settings)
+
+    assert result["load"]["rows"] == 9 + 5
+    with get_engine(url).connect() as conn:
+        kinds = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT country_code, area_type || ' ' || name FROM dw.dim_country"
+                    " WHERE country_code IN ('UNK', 'XXA', 'TIB', 'ZZZ', 'UNHCR:ALL')"
+                )
+            ).all()
+        )
+        hosted = conn.execute(
+            sa.text(
+                "SELECT refugees_hosted FROM reporting.refugees WHERE country_code = 'TJK' AND year = 2024"
+            )
+        ).scalar_one()
+        flags = conn.execute(
+            sa.text(
+                "SELECT origin_code, quality_flags FROM dw.fact_refugee_population"
+                " WHERE quality_flags IS NOT NULL"
+            )
+        ).all()
+    assert kinds == {
+        "UNK": "unknown Unknown",
+        "XXA": "stateless Stateless",
+        "TIB": "territory Tibetan",
+        "ZZZ": "unmapped Zedland",
+        "UNHCR:ALL": "aggregate All (not broken down)",
+    }
+    assert hosted == 5100 + 7 + 3 + 1  # every origin counts in what Tajikistan hosts
+    assert sorted(flags) == [("ZZZ", "unmapped_code"), ("ZZZ", "unmapped_code")]
+    (alert,) = alert_webhook.received
+    (warning,) = alert["expectations"]
+    assert alert["kind"] == "validation_warning" and warning["column"] == "origin_code"
+    assert warning["values"] == [["ZZZ", 2]] and warning["flag"] == "unmapped_code"
 
 
 @pytest.mark.e2e

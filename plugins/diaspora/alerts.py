@@ -27,7 +27,7 @@ HOLD_BACK_COLUMNS = {"change_vs_previous"}
 
 @dataclass
 class Alert:
-    kind: str  # failure | validation_failed | held_back | staleness
+    kind: str  # failure | validation_failed | held_back | validation_warning | staleness
     severity: str  # error | warning
     title: str
     what: str
@@ -55,12 +55,7 @@ class Alert:
         ]
         if self.held_back:
             lines.append(f"Held back: {self.held_back}")
-        for e in self.expectations:
-            lines.append(
-                f"  - {e['expectation_type']}({e.get('column') or ''}): "
-                f"{e.get('unexpected_count')} unexpected, e.g. {e.get('sample_values')}"
-                + (f"; observed {e['observed_value']}" if e.get("observed_value") is not None else "")
-            )
+        lines += [f"  - {_describe_expectation(e)}" for e in self.expectations]
         for q in self.quarantined:
             lines.append(f"  - quarantined {q['path']}: {'; '.join(q['reasons'])}")
         if self.log_url:
@@ -68,6 +63,29 @@ class Alert:
         if self.data_docs_url:
             lines.append(f"Data Docs: {self.data_docs_url}")
         return "\n".join(lines)
+
+
+def _describe_expectation(item: dict) -> str:
+    """One line per expectation: severity, name, column, failing rows and the top values with counts."""
+    text = f"[{item.get('severity', 'critical')}] {item['expectation_type']}"
+    text += f" on {item['column']}" if item.get("column") else ""
+    if item.get("unexpected_count") is not None:
+        count = item["unexpected_count"]
+        text += f": {count:,} failing row{'' if count == 1 else 's'}"
+    values = item.get("values") or []
+    if values:
+        text += "; values: " + "; ".join(f"{_value_text(v)} × {c:,}" for v, c in values)
+        hidden = (item.get("distinct_unexpected") or 0) - len(values)
+        if hidden > 0:
+            text += f" and {hidden:,} more"
+    if item.get("observed_value") is not None:
+        text += f"; observed {item['observed_value']}"
+    return text
+
+
+def _value_text(value: object) -> str:
+    """A value as in the task log: JSON turned several columns' values into a list; show a tuple."""
+    return repr(tuple(value)) if isinstance(value, list) else repr(value)
 
 
 # --- building alerts from an Airflow callback context -------------------------------------------
@@ -118,15 +136,10 @@ def alert_from_context(context: dict, settings: Any) -> Alert:
         "log_url": _log_url(ti, settings),
     }
     if isinstance(cause, ValidationFailed):
-        expectations = [
-            {
-                k: f.get(k)
-                for k in ("expectation_type", "column", "unexpected_count", "sample_values", "observed_value")
-            }
-            for f in cause.failures
-        ]
+        expectations = list(cause.failures)
         held = any(
-            e["expectation_type"] in HOLD_BACK_EXPECTATIONS or e["column"] in HOLD_BACK_COLUMNS
+            e.get("severity", "critical") == "critical"
+            and (e["expectation_type"] in HOLD_BACK_EXPECTATIONS or e.get("column") in HOLD_BACK_COLUMNS)
             for e in expectations
         )
         kind = "held_back" if held else "validation_failed"
@@ -139,7 +152,8 @@ def alert_from_context(context: dict, settings: Any) -> Alert:
             kind=kind,
             severity="error",
             title=title,
-            what=f"{len(expectations)} expectation(s) failed",
+            what=f"{sum(e.get('severity', 'critical') == 'critical' for e in expectations)} critical "
+            f"expectation(s) failed ({len(expectations)} in all)",
             release=cause.release,
             held_back=f"release {cause.release} of {dag_id}: nothing was loaded",
             expectations=expectations,
@@ -244,6 +258,39 @@ def on_dag_failure(context: dict) -> None:
 
     settings = get_settings()
     send(alert_from_context(context, settings), settings, context)
+
+
+def send_validation_warning(
+    source: str,
+    release: str | None,
+    warnings: list[dict],
+    loaded_rows: int,
+    flagged_rows: int,
+    context: dict | None = None,
+) -> list[str]:
+    """A release loaded although warning expectations failed: say which, and what was flagged."""
+    from diaspora.settings import get_settings
+
+    settings = get_settings()
+    ti = (context or {}).get("ti")
+    alert = Alert(
+        kind="validation_warning",
+        severity="warning",
+        title=f"{source}: release {release} loaded with {len(warnings)} warning(s) to review",
+        what=f"{len(warnings)} warning expectation(s) failed (plausibility, new codes or revisions)",
+        dag_id=getattr(ti, "dag_id", source),
+        task_id=getattr(ti, "task_id", None),
+        run_id=(context or {}).get("run_id"),
+        source=source,
+        release=release,
+        held_back=(
+            f"nothing: {loaded_rows:,} rows of release {release} were loaded; {flagged_rows:,} of them "
+            "carry quality_flags naming the warning (filter or review them in the fact table)"
+        ),
+        expectations=warnings,
+        log_url=_log_url(ti, settings) if ti else None,
+    )
+    return send(alert, settings, context)
 
 
 def send_staleness_warning(

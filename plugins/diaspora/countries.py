@@ -3,8 +3,15 @@
 Countries resolve through country_converter's country table (ISO 3166 codes, UN M49 codes, UN
 regions), read directly from its data file; the few locations it does not cover are decided
 explicitly in ``reference/location_exceptions.yml``. UN aggregates (regions, development and
-income groups) and residual categories come from ``reference/un_m49_areas.csv``. Country
-groups with dated membership come from ``reference/country_groups.yml``.
+income groups) and residual categories come from ``reference/un_m49_areas.csv``; the codes
+publishers use for what is not a country (unknown, stateless, territories, "not broken down")
+from ``reference/special_areas.csv``. Country groups with dated membership come from
+``reference/country_groups.yml``.
+
+Every code a source uses becomes a member of ``dw.dim_country``, so warehouse totals equal the
+publisher's. The member's ``area_type`` (its kind) is one of :data:`AREA_TYPES`; a code found in
+none of the reference files loads as ``unmapped`` (keyed as the source wrote it, or
+``<PREFIX>:<code>`` when it is not a three-letter code) and its source warns about it.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ COUNTRY_COLUMNS = [
     "un_subregion",
     "is_aggregate",
 ]
+AREA_TYPES = ("country", "territory", "aggregate", "residual", "unknown", "stateless", "unmapped")
+# Kinds that are places to report on one by one (aggregates, residuals and the rest are not).
+PLACE_TYPES = ("country", "territory")
 # country_converter says "America" where UN M49 says "Americas".
 _UN_REGION = {"America": "Americas"}
 
@@ -136,6 +146,51 @@ def un_area_rows() -> pd.DataFrame:
 
 def known_country_codes() -> set[str]:
     return set(country_table()["country_code"])
+
+
+@lru_cache(maxsize=1)
+def special_areas() -> pd.DataFrame:
+    """Publishers' codes for what is not a country, as dim_country rows (``reference/special_areas.csv``)."""
+    areas = pd.read_csv(REFERENCE_DIR / "special_areas.csv", dtype=str, keep_default_na=False)
+    unknown_kinds = sorted(set(areas["area_type"]) - set(AREA_TYPES))
+    if unknown_kinds:
+        raise ConfigError(f"{REFERENCE_DIR / 'special_areas.csv'}: unknown area_type(s) {unknown_kinds}")
+    return pd.DataFrame(
+        {
+            "country_code": areas["code"],
+            "area_type": areas["area_type"],
+            "iso2": None,
+            "m49": pd.array([None] * len(areas), dtype="Int64"),
+            "name": areas["name"],
+            "name_official": None,
+            "un_region": None,
+            "un_subregion": None,
+            "is_aggregate": areas["is_aggregate"].str.lower().eq("true"),
+        }
+    )[COUNTRY_COLUMNS]
+
+
+@lru_cache(maxsize=1)
+def reference_area_codes() -> frozenset[str]:
+    """Every code the reference files decide: countries, UN areas and special areas."""
+    return frozenset(
+        known_country_codes() | set(un_area_rows()["country_code"]) | set(special_areas()["country_code"])
+    )
+
+
+def unmapped_areas(names: dict[str, str], known: set[str] | frozenset[str]) -> pd.DataFrame:
+    """dim_country rows of kind ``unmapped`` for the codes of ``names`` (code → the source's name)
+    that are not in ``known``: they load, so totals stay whole, and the source's suite warns."""
+    codes = sorted(code for code in names if code not in known)
+    return pd.DataFrame(
+        {
+            "country_code": codes,
+            "area_type": "unmapped",
+            "name": [names[code] or code for code in codes],
+            "is_aggregate": False,
+        },
+        columns=["country_code", "area_type", "name", "is_aggregate"],
+    )
 
 
 # --- groups -----------------------------------------------------------------------------------

@@ -38,3 +38,22 @@ class ConfigError(DiasporaError):
 
 class WarehouseError(DiasporaError):
     """The warehouse failed (unreachable, out of memory, locked): retry, nothing is wrong with the data."""
+
+
+class LoadCountMismatch(DiasporaError):
+    """Rows counted in a table after a write differ from the rows prepared for it.
+
+    A loader or database defect, never a data problem: the transaction is rolled back, so nothing
+    of the release stays in the warehouse. Retrying does not help; the task fails at once.
+    """
+
+    def __init__(self, table: str, prepared: int, landed: int, scope: str):
+        super().__init__(
+            f"{table}: {prepared:,} rows were prepared ({scope}) but {landed:,} are in the table after "
+            "the write. The load was rolled back: nothing of this release is in the warehouse. This "
+            "is a loader or database defect, not a data problem; report it with this task's log."
+        )
+        self.table = table
+        self.prepared = prepared
+        self.landed = landed
+        self.scope = scope

@@ -24,6 +24,7 @@ class SourceHealth:
     cadence_days: int
     value_jump: float
     max_jump_share: float
+    year_jump_factor: float = 10.0
 
 
 def load_health(path: Path) -> dict[str, SourceHealth]:
@@ -39,8 +40,15 @@ def load_health(path: Path) -> dict[str, SourceHealth]:
                 raise ConfigError(f"{path}: source {source}: '{field}' must be a number")
         if not 0 <= entry["max_jump_share"] <= 1:
             raise ConfigError(f"{path}: source {source}: 'max_jump_share' must lie in [0, 1]")
+        factor = entry.get("year_jump_factor", SourceHealth.year_jump_factor)
+        if not isinstance(factor, int | float) or factor <= 1:
+            raise ConfigError(f"{path}: source {source}: 'year_jump_factor' must be a number above 1")
         health[source] = SourceHealth(
-            source, int(entry["cadence_days"]), float(entry["value_jump"]), float(entry["max_jump_share"])
+            source,
+            int(entry["cadence_days"]),
+            float(entry["value_jump"]),
+            float(entry["max_jump_share"]),
+            float(factor),
         )
     return health
 

@@ -104,10 +104,15 @@ def build_source_dag(
 
         @task(outlets=[asset])
         def load(landing_dir: str) -> dict:
-            """Merge into the warehouse in one transaction; emits the source's Asset."""
+            """Load into the warehouse in one transaction, counted back; emits the source's Asset.
+            A count that differs is a defect, not a glitch: the task fails without retrying."""
             from diaspora import pipeline
+            from diaspora.errors import LoadCountMismatch
 
-            return pipeline.load(landing_dir, run=_run_context()).as_dict()
+            try:
+                return pipeline.load(landing_dir, run=_run_context(), context=get_current_context()).as_dict()
+            except LoadCountMismatch as exc:
+                raise AirflowFailException(str(exc)) from exc
 
         @task
         def check_freshness(landing_dir: str) -> dict:

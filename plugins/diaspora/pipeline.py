@@ -6,6 +6,7 @@ the settings, so an Airflow task, the CLI and the benchmarks call exactly the sa
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -14,6 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+import pandas as pd
+
 from diaspora.errors import ValidationFailed
 from diaspora.health import change_vs_previous, health_for, previous_release_values, release_age_days
 from diaspora.http_client import build_session
@@ -21,7 +25,7 @@ from diaspora.landing import Landing, Manifest
 from diaspora.settings import Settings, get_settings
 from diaspora.sources import get_source
 from diaspora.sources.base import ParsedDataset
-from diaspora.validation import validate_frame
+from diaspora.validation import ExpectationOutcome, ValidationReport, validate_frame
 from diaspora.warehouse.catalog import grant_bi_role
 from diaspora.warehouse.engine import dialect, get_engine, migrate, safe_url
 from diaspora.warehouse.load import (
@@ -34,6 +38,7 @@ from diaspora.warehouse.load import (
     record_load_run,
     record_validation_results,
     register_release,
+    replace_release_rows,
     to_json_text,
 )
 from diaspora.warehouse.reference import sync_reference_data
@@ -185,8 +190,39 @@ def _row_count_bounds(previous: int | None, tolerance: float) -> dict:
     }
 
 
+def _validation_dir(settings: Settings, manifest: Manifest) -> Path:
+    return _parsed_dir(settings, manifest) / "validation"
+
+
+def _write_validation(directory: Path, report: ValidationReport) -> None:
+    """What load needs from validation: the rows each warning flags, and the warnings themselves."""
+    directory.mkdir(parents=True, exist_ok=True)
+    flags = pd.DataFrame(
+        {
+            "position": np.concatenate([p for p in report.flagged.values()] or [np.array([], "int64")]),
+            "flag": np.repeat(list(report.flagged), [len(p) for p in report.flagged.values()]),
+        }
+    )
+    flags.astype({"position": "int64", "flag": "object"}).to_parquet(directory / "flags.parquet", index=False)
+    (directory / "warnings.json").write_text(
+        json.dumps([w.as_alert_item() for w in report.warnings], default=str, indent=1)
+    )
+
+
+def quality_flags(directory: Path, rows: int) -> pd.Series:
+    """Per fact row, the flags of the warnings it failed (';'-separated, sorted), None if none."""
+    path = directory / "flags.parquet"
+    flags = pd.read_parquet(path) if path.exists() else pd.DataFrame({"position": [], "flag": []})
+    joined = flags.sort_values(["position", "flag"]).groupby("position")["flag"].agg(";".join)
+    return joined.reindex(range(rows)).astype(object).where(lambda s: s.notna(), None).reset_index(drop=True)
+
+
 def validate(landing_dir: str, settings: Settings | None = None, run: RunContext | None = None) -> StepResult:
-    """Run the source's suite on the parsed fact frame; record every outcome; raise if any failed."""
+    """Run the source's suite on the parsed fact frame and record every outcome.
+
+    A failed critical expectation raises :class:`ValidationFailed` and nothing loads; failed
+    warnings are kept beside the parsed frames for the load step, which flags their rows.
+    """
     settings = settings or get_settings()
     run = run or RunContext()
     started_at, started = datetime.now(UTC), time.perf_counter()
@@ -204,6 +240,8 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
         "min_change": -health.value_jump,
         "max_change": health.value_jump,
         "unchanged_share": 1 - health.max_jump_share,
+        "min_year_change": 1 / health.year_jump_factor - 1,
+        "max_year_change": health.year_jump_factor - 1,
     }
     report = validate_frame(
         fact,
@@ -222,14 +260,15 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
             "content_sha256": manifest.content_sha256,
             "release_label": manifest.release_label,
             "expectation_type": o.expectation_type,
-            "column_name": o.column,
+            "column_name": o.columns,
             "kwargs_json": to_json_text(o.kwargs),
             "success": o.success,
             "unexpected_count": o.unexpected_count,
             "unexpected_percent": o.unexpected_percent,
             "observed_value": to_json_text(o.observed_value),
-            "sample_values": to_json_text(o.sample_values) if o.sample_values else None,
+            "sample_values": _sample_values_json(o),
             "validated_at": validated_at,
+            "severity": o.severity,
         }
         for o in report.outcomes
     ]
@@ -244,19 +283,31 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
                 run=run,
                 rows_in=len(fact),
                 rows_loaded=0,
-                message=report.failure_message(info.key),
+                message=report.failure_message(info.key, manifest.release_label),
             )
     if not report.success:
         raise ValidationFailed(
-            report.failure_message(info.key),
-            [f.__dict__ for f in report.failures],
+            report.failure_message(info.key, manifest.release_label),
+            [f.as_alert_item() for f in report.failures],
             source=info.key,
             release=manifest.release_label,
             docs_url=report.docs_url,
         )
-    message = f"{len(report.outcomes)} expectations of suite '{report.suite}' passed on {len(fact)} rows"
-    log.info(message)
+    _write_validation(_validation_dir(settings, manifest), report)
+    message = f"{len(report.outcomes)} expectations of suite '{report.suite}' checked on {len(fact):,} rows"
+    if report.warnings:
+        message += "; " + report.warning_message(info.key, manifest.release_label)
+        log.warning(message)
+    else:
+        log.info(message + ": all passed")
     return StepResult(info.key, landing_dir, len(fact), time.perf_counter() - started, message)
+
+
+def _sample_values_json(outcome: ExpectationOutcome) -> str | None:
+    """The most frequent unexpected values with their counts, or the first ones when not counted."""
+    if outcome.value_counts:
+        return to_json_text([{"value": v, "count": c} for v, c in outcome.value_counts])
+    return to_json_text(outcome.sample_values) if outcome.sample_values else None
 
 
 def _release_info(manifest: Manifest, source: ModuleType) -> ReleaseInfo:
@@ -276,11 +327,18 @@ def _release_info(manifest: Manifest, source: ModuleType) -> ReleaseInfo:
     )
 
 
-def load(landing_dir: str, settings: Settings | None = None, run: RunContext | None = None) -> StepResult:
-    """Merge the parsed frames into ``dw`` in one transaction, with the release and an audit row.
+def load(
+    landing_dir: str,
+    settings: Settings | None = None,
+    run: RunContext | None = None,
+    context: dict | None = None,
+) -> StepResult:
+    """Load the parsed frames into ``dw`` in one transaction, with the release and an audit row.
 
-    Re-running the same release gives the same rows; an error rolls everything back and is
-    recorded as a failed load.
+    Fact rows replace the release's rows and carry the quality flags of the warnings that
+    validation found. Every table is counted back after its write; a difference, or any other
+    error, rolls everything back and is recorded as a failed load. Warnings alert once the data
+    is in.
     """
     settings = settings or get_settings()
     run = run or RunContext()
@@ -289,14 +347,20 @@ def load(landing_dir: str, settings: Settings | None = None, run: RunContext | N
     info = source.INFO
     release = _release_info(manifest, source)
     fact = parsed.frames[info.fact_table].drop(columns=list(info.validation_only_columns))
+    validation_dir = _validation_dir(settings, manifest)
+    fact = fact.assign(quality_flags=quality_flags(validation_dir, len(fact)).to_numpy())
     engine = get_engine(settings.warehouse_url)
     try:
         with engine.begin() as conn:
             release_id = register_release(conn, release)
-            for table in info.dimension_tables:
-                merge(conn, table, parsed.frames[table])
-            loaded = merge(conn, info.fact_table, fact.assign(release_id=release_id))
-            message = f"Loaded {loaded} rows of release {release.release_label} into {info.fact_table}"
+            counts = [merge(conn, table, parsed.frames[table]) for table in info.dimension_tables]
+            counts.append(replace_release_rows(conn, info.fact_table, fact, release_id))
+            loaded = counts[-1].landed
+            message = (
+                f"Loaded release {release.release_label} into {info.fact_table}: {loaded:,} rows counted "
+                f"back ({fact['quality_flags'].notna().sum():,} flagged); "
+                + ", ".join(f"{c.table} {c.landed:,}" for c in counts[:-1])
+            )
             record_load_run(
                 conn,
                 source=info.key,
@@ -308,6 +372,7 @@ def load(landing_dir: str, settings: Settings | None = None, run: RunContext | N
                 rows_in=len(fact),
                 rows_loaded=loaded,
                 message=message,
+                table_counts=counts,
             )
     except Exception as exc:
         with engine.begin() as conn:
@@ -324,7 +389,18 @@ def load(landing_dir: str, settings: Settings | None = None, run: RunContext | N
             )
         raise
     log.info(message)
+    warnings = _read_warnings(validation_dir)
+    if warnings:
+        from diaspora.alerts import send_validation_warning
+
+        flagged = int(fact["quality_flags"].notna().sum())
+        send_validation_warning(info.key, release.release_label, warnings, loaded, flagged, context)
     return StepResult(info.key, landing_dir, loaded, time.perf_counter() - started, message)
+
+
+def _read_warnings(directory: Path) -> list[dict]:
+    path = directory / "warnings.json"
+    return json.loads(path.read_text()) if path.exists() else []
 
 
 def run_source(source_key: str, settings: Settings | None = None, run: RunContext | None = None) -> dict:

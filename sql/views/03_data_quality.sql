@@ -28,9 +28,17 @@ failing AS (
     SELECT
         v.source,
         string_agg(
-            v.expectation_type || coalesce('(' || v.column_name || ')', ''), '; '
+            CASE WHEN coalesce(v.severity, 'critical') = 'critical' THEN
+                v.expectation_type || coalesce('(' || v.column_name || ')', '')
+            END, '; '
             ORDER BY v.expectation_type, v.column_name
-        ) AS failing_expectations
+        ) AS failing_expectations,
+        string_agg(
+            CASE WHEN v.severity = 'warning' THEN
+                v.expectation_type || coalesce('(' || v.column_name || ')', '')
+            END, '; '
+            ORDER BY v.expectation_type, v.column_name
+        ) AS warning_expectations
     FROM etl.validation_result AS v
     JOIN latest_validation AS l ON l.source = v.source AND l.validated_at = v.validated_at
     WHERE NOT v.success
@@ -56,7 +64,8 @@ SELECT
     releases.latest_release_date,
     releases.last_fetched_at,
     CAST(current_date - releases.latest_release_date AS INTEGER) AS release_age_days,
-    CAST(current_date - releases.latest_release_date AS INTEGER) > h.cadence_days AS is_stale
+    CAST(current_date - releases.latest_release_date AS INTEGER) > h.cadence_days AS is_stale,
+    failing.warning_expectations
 FROM etl.source_health AS h
 LEFT JOIN runs ON runs.source = h.source
 LEFT JOIN latest_failure AS lf ON lf.source = h.source AND lf.recency = 1

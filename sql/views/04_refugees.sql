@@ -65,4 +65,4 @@ SELECT
 FROM origin
 FULL OUTER JOIN asylum ON asylum.country_code = origin.country_code AND asylum.year = origin.year
 JOIN dw.dim_country AS c ON c.country_code = coalesce(origin.country_code, asylum.country_code)
-WHERE c.area_type = 'country';
+WHERE c.area_type IN ('country', 'territory');

@@ -4,7 +4,8 @@ Extract lands the workbook unchanged. Parse finds the header row of sheet ``Tabl
 content, checks every expected column (a renamed or missing one is named), turns ``..`` and
 empty cells into NULL, strips footnote markers from names, drops the exact duplicate rows the
 workbook carries (Australia/New Zealand), resolves UN M49 location codes to conformed
-countries, aggregates and residual categories, and melts the 24 year × sex columns into
+countries, aggregates and residual categories (a code no reference file knows loads as
+``M49:<code>``, kind unmapped, and the suite warns), and melts the 24 year × sex columns into
 ``fact_migrant_stock`` rows. Consistency checks (male + female = both, a destination's sum over
 origins = its total row) are computed here as helper columns that the suite then checks.
 """
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 import requests
 
-from diaspora.countries import resolve_m49
+from diaspora.countries import resolve_m49, un_area_code
 from diaspora.errors import ParseError, SourceError
 from diaspora.http_client import fetch
 from diaspora.landing import Landing, Manifest
@@ -217,11 +218,17 @@ def _resolve(frame: pd.DataFrame, side: str) -> pd.DataFrame:
 
 
 def _destination_total_gaps(wide: pd.DataFrame) -> pd.Series:
-    """Per total row (origin World): sum over country and residual origins ÷ total − 1."""
+    """Per total row (origin World): sum over country and residual origins ÷ total − 1.
+
+    Not computed (NaN) for a destination with an unmapped origin: whether that origin is a
+    country (part of the sum) or an aggregate (not) is unknown until someone decides it.
+    """
     parts = wide[wide["origin_area_type"].isin(["country", "residual"])]
     sums = parts.groupby("destination_m49")[VALUE_COLUMNS].sum(min_count=1)
     totals = wide[wide["origin_m49"] == WORLD].set_index("destination_m49")[VALUE_COLUMNS]
     gaps = (sums.reindex(totals.index) / totals.where(totals != 0)) - 1
+    undecided = wide.loc[wide["origin_area_type"] == "unmapped", "destination_m49"].unique()
+    gaps.loc[gaps.index.isin(undecided)] = np.nan
     return gaps  # destination_m49 × value column
 
 
@@ -231,17 +238,33 @@ def parse(manifest: Manifest, settings: Settings) -> ParsedDataset:
     wide = drop_duplicate_rows(read_table(path, settings.excel_engine), str(path))
     wide = _resolve(_resolve(wide, "origin"), "destination").reset_index(drop=True)
     wide["unresolved_location"] = _unresolved(wide)
-    residuals = wide[wide["origin_area_type"] == "residual"]
-    dims = pd.DataFrame(
-        {
-            "country_code": residuals["origin_code"],
-            "area_type": "residual",
-            "m49": residuals["origin_m49"],
-            "name": residuals["origin_name"],
-            "is_aggregate": False,
-        }
-    ).drop_duplicates("country_code")
+    _load_unresolved_as_unmapped(wide)
+    dims = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "country_code": wide[f"{side}_code"],
+                    "area_type": wide[f"{side}_area_type"],
+                    "m49": wide[f"{side}_m49"],
+                    "name": wide[f"{side}_name"],
+                    "is_aggregate": False,
+                }
+            )
+            for side in ("origin", "destination")
+        ]
+    )
+    # Residual categories take the workbook's name; unmapped codes exist nowhere else.
+    dims = dims[dims["area_type"].isin(["residual", "unmapped"])].drop_duplicates("country_code")
     return ParsedDataset(frames={"dw.dim_country": dims, "dw.fact_migrant_stock": _long_facts(wide)})
+
+
+def _load_unresolved_as_unmapped(wide: pd.DataFrame) -> None:
+    """A code in no reference file loads as ``M49:<code>`` of kind unmapped: the release is not
+    refused and the destination totals stay whole; the suite warns with the code and its rows."""
+    for side in ("origin", "destination"):
+        missing = wide[f"{side}_code"].isna()
+        wide.loc[missing, f"{side}_code"] = wide.loc[missing, f"{side}_m49"].map(un_area_code)
+        wide.loc[missing, f"{side}_area_type"] = "unmapped"
 
 
 def _unresolved(wide: pd.DataFrame) -> pd.Series:

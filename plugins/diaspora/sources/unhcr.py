@@ -3,8 +3,10 @@
 Extract pages through ``{base}/population/`` to ``maxPages`` with the project's one HTTP client
 (same retries and error rules as every source); a body that is not the API's ``{"page", "maxPages",
 "items"}`` shape, or a page shorter than the limit before the last, fails the extract. Parse turns
-each item into one row per population type; counts may come as integers or strings; ``"-"`` as a
-code marks a dimension that was not broken down and becomes ``UNHCR:ALL``, never a country.
+each item into one row per population type it reports; counts may come as integers or strings; ``"-"``
+as a code marks a dimension that was not broken down and becomes ``UNHCR:ALL``, never a country.
+UNHCR's codes for what is not a country (``UNK`` unknown, ``XXA`` stateless, ``TIB`` Tibetan) are
+reference members with their kind; a code never seen before loads as ``unmapped`` and warns.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import requests
 
-from diaspora.countries import known_country_codes
+from diaspora.countries import reference_area_codes, unmapped_areas
 from diaspora.errors import ParseError, SourceError
 from diaspora.http_client import fetch
 from diaspora.landing import Landing, Manifest
@@ -33,18 +35,8 @@ POPULATION_TYPES = (
     "oip",
     "hst",
 )
-NOT_BROKEN_DOWN = "UNHCR:ALL"
-# UNHCR's own codes that are not countries, decided explicitly (others fail validation by name).
-SPECIAL_CODES = {"-": NOT_BROKEN_DOWN, "UKN": "UNHCR:UKN"}
-SPECIAL_AREAS = [
-    {
-        "country_code": NOT_BROKEN_DOWN,
-        "area_type": "aggregate",
-        "name": "All (not broken down)",
-        "is_aggregate": True,
-    },
-    {"country_code": "UNHCR:UKN", "area_type": "residual", "name": "Unknown (UNHCR)", "is_aggregate": False},
-]
+NOT_BROKEN_DOWN = "UNHCR:ALL"  # the API's "-": this dimension was not broken down
+CODE_FIELDS = {"coo_iso": "coo_name", "coa_iso": "coa_name"}  # code field → its name field
 
 INFO = SourceInfo(
     key="unhcr_refugees",
@@ -56,6 +48,7 @@ INFO = SourceInfo(
     value_column="persons",
     suite="unhcr_refugees",
     dimension_tables=("dw.dim_country",),
+    validation_only_columns=(),
 )
 
 
@@ -119,46 +112,95 @@ def release_date(label: str | None) -> date | None:
         return None
 
 
-def _code(value: object) -> str | None:
-    text = str(value).strip() if value is not None else ""
-    return SPECIAL_CODES.get(text, text or None)
+def _items(manifest: Manifest) -> pd.DataFrame:
+    """Every item of every landed page, with the page it came from (for error messages)."""
+    frames = []
+    for landed in sorted(manifest.files, key=lambda f: f.name):
+        where = str(manifest.path_of(landed.name))
+        items = _decode(manifest.path_of(landed.name).read_bytes(), where)["items"] or []
+        for field in ("year", "coo_iso", "coa_iso"):
+            missing = next((item for item in items if field not in item), None)
+            if missing is not None:
+                raise ParseError(f"{where}: an item lacks field '{field}': {str(missing)[:200]}")
+        page = pd.DataFrame.from_records(items)
+        # A population type absent from an item is not reported (no row); present but null is NULL.
+        for population_type in POPULATION_TYPES:
+            page[f"has_{population_type}"] = [population_type in item for item in items]
+        frames.append(page.assign(page=where))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["year", "page"])
 
 
-def _count(value: object, where: str, field: str) -> float | None:
-    if value is None or (isinstance(value, str) and value.strip() in ("", "-")):
-        return None
-    try:
-        return float(str(value).replace(",", ""))
-    except ValueError as exc:
-        raise ParseError(f"{where}: field '{field}' is not a count: {value!r}") from exc
+def _codes(column: pd.Series) -> pd.Series:
+    text = column.astype("string").str.strip()
+    return text.mask(text == "-", NOT_BROKEN_DOWN).mask(text == "", None).astype(object)
+
+
+def _counts(column: pd.Series, pages: pd.Series, field: str) -> pd.Series:
+    """Counts as floats: numbers, numeric text ("1,234"), "-" or empty → NULL; else an error."""
+    text = column.astype("string").str.strip().str.replace(",", "", regex=False)
+    missing = column.isna() | text.isin(["", "-"])
+    values = pd.to_numeric(text.mask(missing), errors="coerce")
+    bad = values.isna() & ~missing
+    if bad.any():
+        first = bad.idxmax()
+        raise ParseError(f"{pages[first]}: field '{field}' is not a count: {column[first]!r}")
+    return values.astype("float64")
+
+
+def _years(column: pd.Series, pages: pd.Series) -> pd.Series:
+    years = pd.to_numeric(column, errors="coerce")
+    bad = years.isna() | (years % 1 != 0)
+    if bad.any():
+        first = bad.idxmax()
+        raise ParseError(f"{pages[first]}: field 'year' is not a year: {column[first]!r}")
+    return years.astype("int64")
+
+
+def _area_names(items: pd.DataFrame, codes: dict[str, pd.Series]) -> dict[str, str]:
+    """Code → the name UNHCR gives it (``coo_name``/``coa_name``), for codes it names."""
+    names: dict[str, str] = {}
+    for field, code in codes.items():
+        name_field = CODE_FIELDS[field]
+        if name_field in items:
+            pairs = pd.DataFrame({"code": code, "name": items[name_field]}).dropna().drop_duplicates("code")
+            names.update(zip(pairs["code"], pairs["name"].astype(str), strict=True))
+        else:
+            names.update((c, c) for c in code.dropna().unique())
+    return names
 
 
 def parse(manifest: Manifest, settings: Settings) -> ParsedDataset:
-    records = []
-    for landed in sorted(manifest.files, key=lambda f: f.name):
-        where = str(manifest.path_of(landed.name))
-        for item in _decode(manifest.path_of(landed.name).read_bytes(), where)["items"] or []:
-            for field in ("year", "coo_iso", "coa_iso"):
-                if field not in item:
-                    raise ParseError(f"{where}: an item lacks field '{field}': {str(item)[:200]}")
-            for population_type in POPULATION_TYPES:
-                if population_type in item:
-                    records.append(
-                        {
-                            "origin_code": _code(item["coo_iso"]),
-                            "asylum_code": _code(item["coa_iso"]),
-                            "year": int(item["year"]),
-                            "population_type": population_type,
-                            "persons": _count(item[population_type], where, population_type),
-                        }
-                    )
+    """One fact row per item × reported population type; codes outside the reference load as
+    ``unmapped`` areas (the suite warns) so that totals equal UNHCR's."""
+    items = _items(manifest)
+    codes = {field: _codes(items[field]) for field in CODE_FIELDS} if len(items) else {}
+    parts = []
+    for population_type in POPULATION_TYPES:
+        if population_type not in items:
+            continue
+        reported = items[f"has_{population_type}"].to_numpy()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "origin_code": codes["coo_iso"][reported],
+                    "asylum_code": codes["coa_iso"][reported],
+                    "year": _years(items["year"][reported], items["page"]),
+                    "population_type": population_type,
+                    "persons": _counts(items[population_type][reported], items["page"], population_type),
+                }
+            )
+        )
     columns = ["origin_code", "asylum_code", "year", "population_type", "persons"]
-    fact = pd.DataFrame.from_records(records, columns=columns).astype({"year": "int64", "persons": "float64"})
-    return ParsedDataset(
-        frames={"dw.dim_country": pd.DataFrame(SPECIAL_AREAS), "dw.fact_refugee_population": fact}
+    fact = (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)).astype(
+        {"year": "int64", "persons": "float64"}
     )
+    areas = (
+        unmapped_areas(_area_names(items, codes), reference_area_codes())
+        if codes
+        else unmapped_areas({}, set())
+    )
+    return ParsedDataset(frames={"dw.dim_country": areas, "dw.fact_refugee_population": fact})
 
 
 def expectation_parameters(parsed: ParsedDataset, settings: Settings) -> dict:
-    known = sorted(known_country_codes() | {area["country_code"] for area in SPECIAL_AREAS})
-    return {"known_codes": known, "population_types": list(POPULATION_TYPES)}
+    return {"known_codes": sorted(reference_area_codes()), "population_types": list(POPULATION_TYPES)}

@@ -18,7 +18,7 @@ import pandas as pd
 import requests
 import yaml
 
-from diaspora.countries import country_table
+from diaspora.countries import country_table, reference_area_codes, unmapped_areas
 from diaspora.errors import ConfigError, ParseError, SourceError
 from diaspora.http_client import fetch
 from diaspora.landing import Landing, Manifest
@@ -35,6 +35,7 @@ class IndicatorConfig:
     unit: str | None
     topic: str | None
     percentage: bool
+    non_negative: bool  # amounts and counts: a negative value is an error (percentages are too)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def load_config(path: Path) -> WorldBankConfig:
                 unit=item.get("unit"),
                 topic=item.get("topic"),
                 percentage=bool(item.get("percentage", False)),
+                non_negative=bool(item.get("non_negative", False) or item.get("percentage", False)),
             )
             for item in raw["indicators"]
         )
@@ -98,7 +100,7 @@ INFO = SourceInfo(
     value_column="value",
     suite="worldbank_indicators",
     dimension_tables=("dw.dim_country", "dw.dim_indicator"),
-    validation_only_columns=("is_percentage",),
+    validation_only_columns=("is_percentage", "non_negative", "change_vs_previous_year"),
 )
 
 
@@ -247,11 +249,14 @@ def parse_countries(manifest: Manifest) -> pd.DataFrame:
     duplicated = frame["country_code"][frame["country_code"].duplicated()].tolist()
     if duplicated:
         raise ParseError(f"{manifest.directory}/country: duplicated country ids {duplicated[:5]}")
-    # Countries take their names and codes from the conformed table, shared with every source.
+    # Countries take their names and codes from the conformed table, shared with every source; an
+    # economy no reference file knows loads as 'unmapped' (the suite warns), never as a country.
     conformed = country_table().set_index("country_code")[["iso2", "name"]]
     known = frame["country_code"].isin(conformed.index) & ~frame["is_aggregate"]
     frame.loc[known, "name"] = conformed.loc[frame.loc[known, "country_code"], "name"].to_numpy()
     frame.loc[known, "iso2"] = conformed.loc[frame.loc[known, "country_code"], "iso2"].to_numpy()
+    unmapped = ~frame["is_aggregate"] & ~frame["country_code"].isin(reference_area_codes())
+    frame.loc[unmapped, "area_type"] = "unmapped"
     return frame
 
 
@@ -275,6 +280,7 @@ def parse_values(manifest: Manifest, countries: pd.DataFrame, config: WorldBankC
     """Indicator rows → fact rows; ISO3 comes from ``countryiso3code`` or, if blank, the ISO2 id."""
     code_by_iso2 = dict(zip(countries["iso2"], countries["country_code"], strict=False))
     percentage = {i.code for i in config.indicators if i.percentage}
+    non_negative = {i.code for i in config.indicators if i.non_negative}
     records = []
     for where, row in _landed_rows(manifest, "indicator/"):
         for field in ("indicator", "country", "date", "value"):
@@ -290,11 +296,21 @@ def parse_values(manifest: Manifest, countries: pd.DataFrame, config: WorldBankC
                 "value": _value(row["value"], where),
                 "obs_status": row.get("obs_status") or None,
                 "is_percentage": code in percentage,
+                "non_negative": code in non_negative,
+                "country_name": _nested(row, "country", "value", where),
             }
         )
-    columns = ["country_code", "indicator_code", "year", "value", "obs_status", "is_percentage"]
-    frame = pd.DataFrame.from_records(records, columns=columns)
-    return frame.astype(
+    columns = [
+        "country_code",
+        "indicator_code",
+        "year",
+        "value",
+        "obs_status",
+        "is_percentage",
+        "non_negative",
+        "country_name",
+    ]
+    frame = pd.DataFrame.from_records(records, columns=columns).astype(
         {
             "country_code": "object",
             "indicator_code": "object",
@@ -302,8 +318,21 @@ def parse_values(manifest: Manifest, countries: pd.DataFrame, config: WorldBankC
             "value": "float64",
             "obs_status": "object",
             "is_percentage": "bool",
+            "non_negative": "bool",
         }
     )
+    return frame.assign(change_vs_previous_year=change_vs_previous_year(frame))
+
+
+def change_vs_previous_year(frame: pd.DataFrame) -> pd.Series:
+    """(value − value a year before) ÷ |value a year before| within each non-negative series; NaN
+    where there is no such year, either value is missing, or the earlier one is 0."""
+    ordered = frame.sort_values(["country_code", "indicator_code", "year"])
+    series = ordered.groupby(["country_code", "indicator_code"], sort=False)
+    before, year_before = series["value"].shift(), series["year"].shift()
+    change = (ordered["value"] - before) / before.abs().where(before != 0)
+    usable = (year_before == ordered["year"] - 1) & ordered["non_negative"]
+    return change.where(usable).reindex(frame.index)
 
 
 def parse_indicators(manifest: Manifest, config: WorldBankConfig) -> pd.DataFrame:
@@ -329,11 +358,16 @@ def parse_indicators(manifest: Manifest, config: WorldBankConfig) -> pd.DataFram
 def parse(manifest: Manifest, settings: Settings) -> ParsedDataset:
     config = config_for(settings)
     countries = parse_countries(manifest)
+    values = parse_values(manifest, countries, config)
+    # Economies with values that /country does not list load too, as 'unmapped' areas.
+    names = dict(zip(values["country_code"], values["country_name"], strict=True))
+    listed = set(countries["country_code"]) | reference_area_codes()
+    extra = unmapped_areas({c: n for c, n in names.items() if c is not None}, listed)
     return ParsedDataset(
         frames={
-            "dw.dim_country": countries,
+            "dw.dim_country": pd.concat([countries, extra], ignore_index=True),
             "dw.dim_indicator": parse_indicators(manifest, config),
-            "dw.fact_indicator_value": parse_values(manifest, countries, config),
+            "dw.fact_indicator_value": values.drop(columns=["country_name"]),
         }
     )
 
@@ -341,9 +375,11 @@ def parse(manifest: Manifest, settings: Settings) -> ParsedDataset:
 def expectation_parameters(parsed: ParsedDataset, settings: Settings) -> dict:
     """Run-time values for the suite: the years asked for and the codes that exist."""
     config = config_for(settings)
+    countries = parsed.frames["dw.dim_country"]
+    aggregates = set(countries.loc[countries["is_aggregate"].astype(bool), "country_code"])
     return {
         "min_year": config.start_year,
         "max_year": config.end_year,
-        "known_country_codes": sorted(parsed.frames["dw.dim_country"]["country_code"]),
+        "known_country_codes": sorted(reference_area_codes() | aggregates),
         "configured_indicators": [i.code for i in config.indicators],
     }

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from diaspora.errors import ConfigError, WarehouseError
+from diaspora.errors import ConfigError, LoadCountMismatch, WarehouseError
 from diaspora.settings import Settings
 from diaspora.surveys.checks import as_code, prepare_for_checks, protect_personal_data
 from diaspora.surveys.definitions import SurveyDefinition, definition_for, load_definitions
@@ -22,7 +22,7 @@ from diaspora.surveys.inbox import Inbox, file_sha256
 from diaspora.surveys.readers import IntakeError, check_name, open_survey_file
 from diaspora.validation import validate_frame
 from diaspora.warehouse.engine import get_engine
-from diaspora.warehouse.load import bulk_insert, merge
+from diaspora.warehouse.load import bulk_insert, create_table_like, merge, verify_count
 
 log = logging.getLogger(__name__)
 HEADER_ROWS = 1  # row numbers in reasons are 1-based file lines: header first
@@ -275,6 +275,10 @@ def _publish(
             ),
             {"s": definition.survey_id, "id": file_id},
         )
+        landed = conn.execute(
+            sa.text("SELECT count(*) FROM dw.fact_survey_response WHERE file_id = :id"), {"id": file_id}
+        ).scalar_one()
+        verify_count("dw.fact_survey_response", staged["answers"], int(landed), f"file {path.name}")
     return file_id
 
 
@@ -284,10 +288,7 @@ def _load_file(
     """Stage the file in its own table, publish it into ``dw``, and drop the staging table either way."""
     staging = f"staging.{STAGING_PREFIX}{datetime.now(UTC):%Y%m%d%H%M%S}_{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
-        conn.exec_driver_sql(
-            f"CREATE TABLE {staging} AS SELECT {', '.join(RESPONSE_COLUMNS)}"
-            " FROM dw.fact_survey_response WHERE 1 = 0"
-        )
+        create_table_like(conn, staging, like="dw.fact_survey_response", columns=RESPONSE_COLUMNS)
         conn.exec_driver_sql(
             f"CREATE TABLE {staging}_ids (respondent_id TEXT NOT NULL, file_row BIGINT NOT NULL)"
         )
@@ -337,8 +338,8 @@ def process_file(path: Path, settings: Settings) -> dict:
         return {"file": path.name, "status": "loaded", **loaded, "archived": str(target)}
     except IntakeError as exc:
         reasons = exc.reasons
-    except ConfigError:
-        raise
+    except (ConfigError, LoadCountMismatch):
+        raise  # the deployment or the loader failed, not the file: it stays in the inbox
     except sa.exc.OperationalError as exc:
         # The warehouse failed (unreachable, out of memory, locked), not the file: the task fails,
         # its retry or the next run tries again, and the file waits in the inbox.

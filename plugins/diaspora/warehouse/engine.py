@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from diaspora.settings import PROJECT_ROOT
 
 SQL_DIR = PROJECT_ROOT / "sql"
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# NNNN_name.sql runs on every engine; NNNN_name.duckdb.sql or NNNN_name.postgresql.sql on one only.
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+(?:\.(duckdb|postgresql))?\.sql$")
 
 
 def get_engine(url: str) -> sa.Engine:
@@ -64,13 +65,15 @@ def split_statements(sql_text: str) -> list[str]:
     return [chunk.strip() for chunk in re.split(r";\s*$", code, flags=re.MULTILINE) if chunk.strip()]
 
 
-def _migrations() -> list[tuple[str, Path]]:
+def migrations_for(engine_dialect: str) -> list[tuple[str, Path]]:
+    """(version, file) of every migration that applies to ``engine_dialect``, in order."""
     found = []
     for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
         match = _MIGRATION_NAME.match(path.name)
         if not match:
-            raise ValueError(f"{path}: migration files are named NNNN_lower_snake.sql")
-        found.append((match.group(1), path))
+            raise ValueError(f"{path}: migration files are named NNNN_lower_snake[.duckdb|.postgresql].sql")
+        if match.group(2) in (None, engine_dialect):
+            found.append((match.group(1), path))
     return found
 
 
@@ -93,7 +96,7 @@ def migrate(engine: sa.Engine) -> list[str]:
             " applied_at TIMESTAMP WITH TIME ZONE NOT NULL)"
         )
         done = {row[0] for row in conn.exec_driver_sql("SELECT version FROM etl.schema_migration")}
-        for version, path in _migrations():
+        for version, path in migrations_for(dialect(conn)):
             if version in done:
                 continue
             for statement in split_statements(path.read_text()):

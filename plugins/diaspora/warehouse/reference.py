@@ -7,21 +7,21 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from diaspora.countries import country_groups, country_table, un_area_rows
+from diaspora.countries import country_groups, country_table, special_areas, un_area_rows
 from diaspora.health import health_frame
 from diaspora.registry import registry_frames
 from diaspora.warehouse.load import bulk_insert, merge
 
 
 def sync_reference_data(engine: sa.Engine, source_health_file: Path) -> dict[str, int]:
-    """Upsert countries, UN areas and source health; replace group memberships and the registry."""
-    countries = pd.concat([country_table(), un_area_rows()], ignore_index=True)
+    """Upsert countries, UN and special areas, source health; replace group memberships and the registry."""
+    countries = pd.concat([country_table(), un_area_rows(), special_areas()], ignore_index=True)
     groups, members = country_groups()
     with engine.begin() as conn:
         merged = {
-            "dw.dim_country": merge(conn, "dw.dim_country", countries),
-            "dw.dim_country_group": merge(conn, "dw.dim_country_group", groups),
-            "etl.source_health": merge(conn, "etl.source_health", health_frame(source_health_file)),
+            "dw.dim_country": merge(conn, "dw.dim_country", countries).landed,
+            "dw.dim_country_group": merge(conn, "dw.dim_country_group", groups).landed,
+            "etl.source_health": merge(conn, "etl.source_health", health_frame(source_health_file)).landed,
         }
         # Memberships and the registry are replaced wholesale: a corrected file is corrected here.
         conn.exec_driver_sql("DELETE FROM dw.bridge_country_group")
