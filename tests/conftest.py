@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import hypothesis  # noqa: F401 - imported now, see below
 import pytest
+
+# CPython 3.11.7 can fail to parse a module late in a session that ran PostgreSQL tests
+# ("SystemError: AST constructor recursion depth mismatch"); hypothesis's pytest plugin imports
+# hypothesis in its terminal summary and hit it on partial runs, failing a green session. Importing
+# it up front keeps that parse out of the session's end.
 
 # Airflow reads AIRFLOW_HOME when first imported: set it before any test module imports it.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="diaspora-airflow-"))

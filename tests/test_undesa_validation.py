@@ -45,7 +45,7 @@ def test_inconsistent_workbook_fails_each_check_and_loads_nothing(tmp_path, make
     assert "[critical] expect_column_values_to_be_between on sex_gap" in message
     assert "[critical] expect_column_values_to_be_between on destination_total_gap" in message
     assert "[critical] expect_column_values_to_be_between on migrants (min_value=0" in message
-    assert "-3.0 × 1" in message
+    assert "UZB · RUS · 2024 · female = -3.0" in message  # the row's key and its value
     assert "[warning] expect_column_values_to_be_null on unresolved_location" in message
     assert "'destination 9998 Atlantis' × 24" in message  # the code and its row count
     assert scalar(warehouse_url, "SELECT count(*) FROM dw.fact_migrant_stock") == 0

@@ -72,8 +72,15 @@ def _describe_expectation(item: dict) -> str:
     if item.get("unexpected_count") is not None:
         count = item["unexpected_count"]
         text += f": {count:,} failing row{'' if count == 1 else 's'}"
-    values = item.get("values") or []
-    if values:
+    from diaspora.validation import display
+
+    values, rows = item.get("values") or [], item.get("rows") or []
+    if rows:
+        text += "; rows: " + "; ".join(f"{key} = {display(value)}" for key, value in rows)
+        hidden = (item.get("unexpected_count") or 0) - len(rows)
+        if hidden > 0:
+            text += f" and {hidden:,} more"
+    elif values:
         text += "; values: " + "; ".join(f"{_value_text(v)} × {c:,}" for v, c in values)
         hidden = (item.get("distinct_unexpected") or 0) - len(values)
         if hidden > 0:
@@ -84,8 +91,10 @@ def _describe_expectation(item: dict) -> str:
 
 
 def _value_text(value: object) -> str:
-    """A value as in the task log: JSON turned several columns' values into a list; show a tuple."""
-    return repr(tuple(value)) if isinstance(value, list) else repr(value)
+    """A value as in the task log (JSON turned several columns' values into a list)."""
+    from diaspora.validation import display
+
+    return display(tuple(value) if isinstance(value, list) else value)
 
 
 # --- building alerts from an Airflow callback context -------------------------------------------

@@ -249,6 +249,7 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
         parameters,
         docs_dir=settings.data_docs_dir,
         run_name=run.run_id or manifest.landing_id,
+        key_columns=keys,
     )
     validated_at = datetime.now(UTC)
     rows = [

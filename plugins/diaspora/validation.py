@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 SAMPLE_SIZE = 5
 MAX_VALUES = 20  # unexpected values shown per expectation, most frequent first
@@ -61,6 +62,9 @@ class ExpectationOutcome:
     why: str | None = None
     value_counts: list[tuple[Any, int]] = field(default_factory=list)  # ≤ MAX_VALUES, most frequent first
     distinct_unexpected: int | None = None  # distinct unexpected values, of which value_counts shows the top
+    # For a measure (a numeric column) the failing rows by their key say more than value counts:
+    # (key, value), largest |value| first, at most MAX_VALUES.
+    examples: list[tuple[str, Any]] = field(default_factory=list)
 
     @property
     def columns(self) -> str | None:
@@ -84,8 +88,14 @@ class ExpectationOutcome:
             text += f": {self.unexpected_count:,} failing row{'' if self.unexpected_count == 1 else 's'}"
             if self.unexpected_percent is not None:
                 text += f" ({self.unexpected_percent:.3g}%)"
-        if self.value_counts:
-            shown = "; ".join(f"{value!r} × {count:,}" for value, count in self.value_counts)
+        if self.examples:
+            shown = "; ".join(f"{key} = {display(value)}" for key, value in self.examples)
+            text += f"; rows (largest first): {shown}"
+            hidden = (self.unexpected_count or 0) - len(self.examples)
+            if hidden > 0:
+                text += f"; and {hidden:,} more rows"
+        elif self.value_counts:
+            shown = "; ".join(f"{display(value)} × {count:,}" for value, count in self.value_counts)
             text += f"; values (most frequent first): {shown}"
             hidden = (self.distinct_unexpected or 0) - len(self.value_counts)
             if hidden > 0:
@@ -107,10 +117,20 @@ class ExpectationOutcome:
             "unexpected_count": self.unexpected_count,
             "values": [[_jsonable(v), c] for v, c in self.value_counts],
             "distinct_unexpected": self.distinct_unexpected,
+            "rows": [[key, _jsonable(v)] for key, v in self.examples],
             "observed_value": _jsonable(short(self.observed_value)),
             "flag": self.flag,
             "why": self.why,
         }
+
+
+def display(value: Any) -> str:
+    """A value for people: floats rounded (4 significant digits, or whole above 1,000), text quoted."""
+    if isinstance(value, float) and np.isfinite(value) and not value.is_integer():
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(display(v) for v in value) + ")"
+    return repr(value)
 
 
 def _condition(condition: Any) -> str:
@@ -243,6 +263,16 @@ def _value_counts(frame: pd.DataFrame, positions: np.ndarray, columns: list[str]
     return [(_python(v), int(c)) for v, c in ranked[:MAX_VALUES]], len(counts)
 
 
+def _examples(frame: pd.DataFrame, positions: np.ndarray, column: str, keys: list[str]) -> list:
+    """(key, value) of the failing rows with the largest |value|: for a measure, which rows fail
+    says more than how often each value does."""
+    rows = frame.iloc[positions]
+    values = pd.to_numeric(rows[column], errors="coerce")
+    order = values.abs().sort_values(ascending=False, na_position="last").index[:MAX_VALUES]
+    labels = rows.loc[order, keys].astype(str).agg(" · ".join, axis=1)
+    return [(label, _python(value)) for label, value in zip(labels, rows.loc[order, column], strict=True)]
+
+
 def _python(value: Any) -> Any:
     """numpy scalars (also inside tuples) as Python values, for messages and JSON."""
     if isinstance(value, tuple):
@@ -274,11 +304,13 @@ def validate_frame(
     parameters: dict[str, Any] | None = None,
     docs_dir: Path | None = None,
     run_name: str | None = None,
+    key_columns: list[str] | None = None,
 ) -> ValidationReport:
     """Validate ``frame`` against the suite in ``suite_path``; never raises on failed expectations.
 
     With ``docs_dir``, the validation is rendered into a Great Expectations Data Docs site there
-    (one page per validation, kept across runs) and the report carries the page's URL.
+    (one page per validation, kept across runs) and the report carries the page's URL. With
+    ``key_columns``, failing values of a numeric column are reported with their rows' keys.
     """
     _quiet_gx()
     import great_expectations as gx  # imported here: it takes seconds
@@ -329,8 +361,11 @@ def validate_frame(
     for outcome in outcomes:
         found = positions.get(id(outcome))
         if found is not None:
-            counts, distinct = _value_counts(frame, found, _value_columns(outcome))
+            columns = _value_columns(outcome)
+            counts, distinct = _value_counts(frame, found, columns)
             outcome = replace(outcome, value_counts=counts, distinct_unexpected=distinct)
+            if key_columns and len(columns) == 1 and is_numeric_dtype(frame[columns[0]]):
+                outcome = replace(outcome, examples=_examples(frame, found, columns[0], key_columns))
             if outcome.severity != CRITICAL and outcome.flag:
                 report.flagged[outcome.flag] = np.union1d(report.flagged.get(outcome.flag, []), found)
         report.outcomes.append(outcome)
