@@ -1,9 +1,10 @@
-"""Shared benchmark harness: run each pipeline step of a source in its own process.
+"""Shared benchmark harness: each pipeline step of a source in its own process, rows counted back.
 
 Each step's wall time is measured around the step alone (imports done before the clock) and its
 peak RSS is the process's own; the RSS after imports is reported as the baseline. The load is
-compared with a raw bulk insert of the same fact rows into a scratch table of the same
-database in the same run (same bulk path, without staging, merge, release and audit).
+compared, in the same run and on the same database, with a raw bulk append of the same fact rows
+into an unindexed table: a DataFrame scan on DuckDB, binary ``COPY`` on PostgreSQL. Every row
+count reported is read back from the database, never computed from the frame.
 
 Used as a library by the benchmark scripts and as the child process they start:
     python bench/harness.py --source SOURCE --step STEP --landing-dir DIR
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN = os.environ.get(
     "DIASPORA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-STEPS = ("extract", "parse", "validate", "load", "raw_bulk_insert")
+STEPS = ("extract", "parse", "validate", "load", "raw_append")
 
 
 def rss_mb() -> float:
@@ -50,52 +51,94 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def _raw_append(source_key: str, landing_dir: str) -> tuple[float, int]:
+    """The rows the load writes, appended as they are to a new unindexed table; (seconds, rows
+    counted). The frame is prepared before the clock: this is the bulk append alone."""
+    import sqlalchemy as sa
+
+    from diaspora.pipeline import loadable_fact
+    from diaspora.settings import get_settings
+    from diaspora.sources import get_source
+    from diaspora.warehouse.engine import get_engine
+    from diaspora.warehouse.load import bulk_insert, create_table_like
+
+    settings = get_settings()
+    info = get_source(source_key).INFO
+    frame = loadable_fact(landing_dir, settings).assign(release_id=1)  # the very rows load writes
+    table = f"staging.bench_raw_{uuid.uuid4().hex[:8]}"
+    engine = get_engine(settings.warehouse_url)
+    with engine.begin() as conn:
+        create_table_like(conn, table, like=info.fact_table, columns=list(frame.columns))
+    started = time.perf_counter()  # the append alone
+    with engine.begin() as conn:
+        bulk_insert(conn, table, frame)
+    elapsed = time.perf_counter() - started
+    with engine.begin() as conn:
+        landed = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+        conn.exec_driver_sql(f"DROP TABLE {table}")
+    return elapsed, int(landed)
+
+
+def _fact_rows_of_landing(landing_dir: str) -> int:
+    """Rows of the landing's release in its fact table, counted in the database."""
+    import sqlalchemy as sa
+
+    from diaspora.landing import Manifest
+    from diaspora.settings import get_settings
+    from diaspora.sources import get_source
+    from diaspora.warehouse.engine import get_engine
+
+    manifest = Manifest.read(landing_dir)
+    table = get_source(manifest.source).INFO.fact_table
+    with get_engine(get_settings().warehouse_url).connect() as conn:
+        return conn.execute(
+            sa.text(
+                f"SELECT count(*) FROM {table} WHERE release_id = (SELECT release_id FROM"
+                " dw.dim_source_release WHERE source = :s AND content_sha256 = :h)"
+            ),
+            {"s": manifest.source, "h": manifest.content_sha256},
+        ).scalar_one()
+
+
 def run_step(source_key: str, step: str, landing_dir: str) -> dict:
     """In the child process: import everything, then time one step alone."""
     import great_expectations  # noqa: F401 - imported before the clock, as in a warm worker
 
     from diaspora import pipeline
+    from diaspora.factsheet import render_all
     from diaspora.settings import get_settings
-    from diaspora.sources import get_source
-    from diaspora.sources.base import ParsedDataset
     from diaspora.warehouse.engine import get_engine
-    from diaspora.warehouse.load import bulk_insert
 
     settings = get_settings()
+    get_engine(settings.warehouse_url).connect().close()  # a warm worker's pool holds a connection
     baseline = rss_mb()
     started = time.perf_counter()
     rows = None
     if step == "extract":
         landing_dir = pipeline.extract(source_key, settings)
-    elif step in ("parse", "validate", "load"):
+    elif step in ("parse", "validate"):
         rows = getattr(pipeline, step)(landing_dir, settings).rows
-    elif step == "raw_bulk_insert":
-        info = get_source(source_key).INFO
-        manifest = pipeline.Manifest.read(landing_dir)
-        frames = ParsedDataset.read(settings.parsed_dir / manifest.source / manifest.landing_id).frames
-        frame = frames[info.fact_table].drop(columns=list(info.validation_only_columns)).assign(release_id=1)
-        table = f"staging.bench_raw_{uuid.uuid4().hex[:8]}"
-        engine = get_engine(settings.warehouse_url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"CREATE TABLE {table} AS SELECT * FROM {info.fact_table} WHERE 1 = 0")
-        started = time.perf_counter()  # the raw insert alone
-        with engine.begin() as conn:
-            rows = bulk_insert(conn, table, frame)
-        elapsed = time.perf_counter() - started
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP TABLE {table}")
+    elif step == "load":
+        pipeline.load(landing_dir, settings)
+    elif step == "raw_append":
+        seconds, rows = _raw_append(source_key, landing_dir)
         return {
             "step": step,
-            "seconds": elapsed,
+            "seconds": seconds,
             "rows": rows,
             "peak_rss_mb": rss_mb(),
             "baseline_rss_mb": baseline,
         }
+    elif step == "reporting":
+        rows = len(render_all(settings))  # factsheets written
     else:
         raise ValueError(f"unknown step {step}")
+    elapsed = time.perf_counter() - started
+    if step == "load":
+        rows = _fact_rows_of_landing(landing_dir)  # counted after the clock: the check is not the load
     return {
         "step": step,
-        "seconds": time.perf_counter() - started,
+        "seconds": elapsed,
         "rows": rows,
         "peak_rss_mb": rss_mb(),
         "baseline_rss_mb": baseline,
@@ -107,7 +150,7 @@ def child(source_key: str, step: str, env: dict[str, str], landing_dir: str = ""
     command = [sys.executable, __file__, "--source", source_key, "--step", step, "--landing-dir", landing_dir]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
     if result.returncode != 0:
-        raise RuntimeError(f"step {step} failed:\n{result.stderr[-4000:]}")
+        raise RuntimeError(f"step {step} of {source_key} failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -129,72 +172,86 @@ def postgres_database() -> tuple[str, Callable[[], None]]:
     return admin.set(database=name).render_as_string(hide_password=False), drop
 
 
-def bench_engine(source_key: str, engine: str, source_env: dict[str, str], workdir: Path) -> dict:
-    """Every step of ``source_key`` on a fresh warehouse of ``engine``; steps and throughputs."""
-    drop = None
+def warehouse(engine: str, workdir: Path, name: str) -> tuple[str, Callable[[], None] | None]:
+    """A fresh warehouse URL on ``engine`` and what drops it (None for a DuckDB file)."""
     if engine == "duckdb":
-        url = f"duckdb:///{workdir / f'warehouse-{source_key}.duckdb'}"
-    else:
-        url, drop = postgres_database()
-    env = {
-        **os.environ,
-        **source_env,
-        "DIASPORA_DATA_DIR": str(workdir / f"data-{source_key}-{engine}"),
-        "DIASPORA_WAREHOUSE_URL": url,
-        "GX_ANALYTICS_ENABLED": "False",
-    }
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "diaspora.cli", "db", "upgrade"], env=env, check=True, capture_output=True
-        )
-        steps = {"extract": child(source_key, "extract", env)}
-        landing_dir = steps["extract"].pop("landing_dir")
-        for step in STEPS[1:]:
-            steps[step] = child(source_key, step, env, landing_dir)
-            steps[step].pop("landing_dir", None)
-    finally:
-        if drop:
-            drop()
-    load, raw = steps["load"], steps["raw_bulk_insert"]
+        return f"duckdb:///{workdir / f'warehouse-{name}.duckdb'}", None
+    return postgres_database()
+
+
+def bench_source(source_key: str, env: dict[str, str]) -> dict:
+    """Every step of ``source_key`` against the warehouse of ``env``; steps and throughputs."""
+    steps = {"extract": child(source_key, "extract", env)}
+    landing_dir = steps["extract"].pop("landing_dir")
+    for step in STEPS[1:]:
+        steps[step] = child(source_key, step, env, landing_dir)
+        steps[step].pop("landing_dir", None)
+    load, raw = steps["load"], steps["raw_append"]
     return {
-        "engine": engine,
+        "source": source_key,
         "steps": steps,
-        "rerun": {"env": env, "landing_dir": landing_dir},  # for extra steps; not a result
+        "rows_landed": load["rows"],
         "load_rows_per_s": load["rows"] / load["seconds"],
         "raw_rows_per_s": raw["rows"] / raw["seconds"],
         "load_vs_raw": (load["rows"] / load["seconds"]) / (raw["rows"] / raw["seconds"]),
     }
 
 
+def run_with_peak_rss(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> dict:
+    """Run a command; its wall time, exit code and the peak RSS of that process alone (wait4)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = process.stdout.read() if process.stdout else b""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "seconds": time.perf_counter() - started,
+        "returncode": process.returncode,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "output_tail": output.decode(errors="replace")[-3000:],
+    }
+
+
 def markdown(runs: list[dict]) -> str:
+    """Per engine and source: every step, then the load against the raw append."""
     lines = [
-        "| engine | step | wall time (s) | peak RSS (MB) | RSS after imports (MB) |",
-        "|---|---|---:|---:|---:|",
+        "| engine | source | step | wall time (s) | peak RSS (MB) | rows (counted in the database) |",
+        "|---|---|---|---:|---:|---:|",
     ]
     for run in runs:
-        for step in STEPS:
-            s = run["steps"][step]
-            lines.append(
-                f"| {run['engine']} | {step.replace('_', ' ')} | {s['seconds']:.2f} |"
-                f" {s['peak_rss_mb']:.0f} | {s['baseline_rss_mb']:.0f} |"
-            )
+        for source in run["sources"]:
+            for step in STEPS:
+                s = source["steps"][step]
+                rows = f"{s['rows']:,}" if s.get("rows") is not None else ""
+                name = step.replace("_", " ")
+                lines.append(
+                    f"| {run['engine']} | {source['source']} | {name} | {s['seconds']:.2f} |"
+                    f" {s['peak_rss_mb']:.0f} | {rows} |"
+                )
+        reporting = run["reporting"]
+        lines.append(
+            f"| {run['engine']} | all | reporting (factsheets) | {reporting['seconds']:.2f} |"
+            f" {reporting['peak_rss_mb']:.0f} | {reporting['rows']} factsheets |"
+        )
     lines += [
         "",
-        "| engine | load (rows/s) | raw bulk insert (rows/s) | load ÷ raw |",
-        "|---|---:|---:|---:|",
+        "| engine | source | rows landed | load (rows/s) | raw append (rows/s) | load ÷ raw |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for run in runs:
-        lines.append(
-            f"| {run['engine']} | {run['load_rows_per_s']:,.0f} | {run['raw_rows_per_s']:,.0f} |"
-            f" {run['load_vs_raw']:.2f} |"
-        )
+        for source in run["sources"]:
+            lines.append(
+                f"| {run['engine']} | {source['source']} | {source['rows_landed']:,} |"
+                f" {source['load_rows_per_s']:,.0f} | {source['raw_rows_per_s']:,.0f} |"
+                f" {source['load_vs_raw']:.2f} |"
+            )
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--source", required=True)
-    parser.add_argument("--step", required=True, choices=STEPS)
+    parser.add_argument("--step", required=True, choices=(*STEPS, "reporting"))
     parser.add_argument("--landing-dir", default="")
     args = parser.parse_args()
     print(json.dumps(run_step(args.source, args.step, args.landing_dir)))

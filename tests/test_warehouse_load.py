@@ -23,8 +23,8 @@ from tests.worldbank_api import FakeWorldBank, synthetic_values
 ROWS = 300_000  # more than two DuckDB row groups of 122,880
 
 
-def stock_frame(rows: int, seed: int = 0) -> pd.DataFrame:
-    """SYNTHETIC fact_migrant_stock rows with unique keys."""
+def stock_frame(rows: int, release_id: int, seed: int = 0) -> pd.DataFrame:
+    """SYNTHETIC fact_migrant_stock rows of one release, with unique keys."""
     position = np.arange(rows)
     return pd.DataFrame(
         {
@@ -32,6 +32,7 @@ def stock_frame(rows: int, seed: int = 0) -> pd.DataFrame:
             "destination_code": [f"D{i:03d}" for i in (position // 8) % 250],
             "year": 1990 + position % 8,
             "sex": "both",
+            "release_id": release_id,
             "migrants": (position * 7 + seed) % 10_000 * 1.0,
             "data_type": "B",
             "coverage": None,
@@ -48,7 +49,7 @@ def count(url: str, sql: str, **params) -> int:
 def test_300k_rows_in_one_transaction_land_whole(warehouse_url):
     engine = get_engine(warehouse_url)
     migrate(engine)
-    facts = stock_frame(ROWS)
+    facts = stock_frame(ROWS, release_id=41)
     areas = pd.DataFrame(
         {
             "country_code": [f"T{i:06d}" for i in range(ROWS)],
@@ -77,17 +78,24 @@ def test_reloading_a_release_replaces_its_rows_and_keeps_other_releases(warehous
     engine = get_engine(warehouse_url)
     migrate(engine)
     with engine.begin() as conn:
-        warehouse_load.replace_release_rows(conn, "dw.fact_migrant_stock", stock_frame(1000), release_id=1)
-        warehouse_load.replace_release_rows(conn, "dw.fact_migrant_stock", stock_frame(500), release_id=2)
+        warehouse_load.replace_release_rows(conn, "dw.fact_migrant_stock", stock_frame(1000, 1), release_id=1)
+        warehouse_load.replace_release_rows(conn, "dw.fact_migrant_stock", stock_frame(500, 2), release_id=2)
     with engine.begin() as conn:
         again = warehouse_load.replace_release_rows(
-            conn, "dw.fact_migrant_stock", stock_frame(800, seed=3), release_id=1
+            conn, "dw.fact_migrant_stock", stock_frame(800, 1, seed=3), release_id=1
         )
 
     assert again.landed == 800
     assert count(warehouse_url, "SELECT count(*) FROM dw.fact_migrant_stock WHERE release_id = 1") == 800
     assert count(warehouse_url, "SELECT count(*) FROM dw.fact_migrant_stock WHERE release_id = 2") == 500
     assert count(warehouse_url, "SELECT min(migrants) FROM dw.fact_migrant_stock WHERE release_id = 1") == 3.0
+
+
+def test_rows_of_another_release_are_refused(warehouse_url):
+    engine = get_engine(warehouse_url)
+    migrate(engine)
+    with engine.begin() as conn, pytest.raises(ValueError, match="must all carry release_id 2"):
+        warehouse_load.replace_release_rows(conn, "dw.fact_migrant_stock", stock_frame(10, 1), release_id=2)
 
 
 def test_duckdb_2_0_0_loses_rows_copied_from_a_ctas_table(tmp_path):

@@ -17,6 +17,7 @@ from types import ModuleType
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from diaspora.errors import ValidationFailed
 from diaspora.health import change_vs_previous, health_for, previous_release_values, release_age_days
@@ -209,12 +210,30 @@ def _write_validation(directory: Path, report: ValidationReport) -> None:
     )
 
 
-def quality_flags(directory: Path, rows: int) -> pd.Series:
+def quality_flags(directory: Path, rows: int) -> np.ndarray:
     """Per fact row, the flags of the warnings it failed (';'-separated, sorted), None if none."""
+    flagged = np.full(rows, None, dtype=object)
     path = directory / "flags.parquet"
-    flags = pd.read_parquet(path) if path.exists() else pd.DataFrame({"position": [], "flag": []})
-    joined = flags.sort_values(["position", "flag"]).groupby("position")["flag"].agg(";".join)
-    return joined.reindex(range(rows)).astype(object).where(lambda s: s.notna(), None).reset_index(drop=True)
+    if not path.exists():
+        return flagged
+    flags = pd.read_parquet(path)
+    for flag in sorted(flags["flag"].unique()):
+        positions = flags.loc[flags["flag"] == flag, "position"].to_numpy()
+        flagged[positions] = [flag if f is None else f"{f};{flag}" for f in flagged[positions]]
+    return flagged
+
+
+def loadable_fact(landing_dir: str, settings: Settings | None = None) -> pd.DataFrame:
+    """The fact rows as the load writes them (release_id aside): the parsed columns without the
+    validation helpers, and the quality flags of the warnings validation found."""
+    settings = settings or get_settings()
+    manifest = Manifest.read(landing_dir)
+    info = get_source(manifest.source).INFO
+    path = _parsed_dir(settings, manifest) / f"{info.fact_table}.parquet"
+    columns = [c for c in pq.read_schema(path).names if c not in info.validation_only_columns]
+    fact = pq.read_table(path, columns=columns).to_pandas()
+    fact["quality_flags"] = quality_flags(_validation_dir(settings, manifest), len(fact))
+    return fact
 
 
 def validate(landing_dir: str, settings: Settings | None = None, run: RunContext | None = None) -> StepResult:
@@ -344,17 +363,18 @@ def load(
     settings = settings or get_settings()
     run = run or RunContext()
     started_at, started = datetime.now(UTC), time.perf_counter()
-    manifest, source, parsed = _parsed_landing(landing_dir, settings)
+    manifest = Manifest.read(landing_dir)
+    source = get_source(manifest.source)
     info = source.INFO
     release = _release_info(manifest, source)
-    fact = parsed.frames[info.fact_table].drop(columns=list(info.validation_only_columns))
-    validation_dir = _validation_dir(settings, manifest)
-    fact = fact.assign(quality_flags=quality_flags(validation_dir, len(fact)).to_numpy())
+    dimensions = ParsedDataset.read(_parsed_dir(settings, manifest), tables=info.dimension_tables).frames
+    fact = loadable_fact(landing_dir, settings)
     engine = get_engine(settings.warehouse_url)
     try:
         with engine.begin() as conn:
             release_id = register_release(conn, release)
-            counts = [merge(conn, table, parsed.frames[table]) for table in info.dimension_tables]
+            counts = [merge(conn, table, dimensions[table]) for table in info.dimension_tables]
+            fact["release_id"] = release_id
             counts.append(replace_release_rows(conn, info.fact_table, fact, release_id))
             loaded = counts[-1].landed
             message = (
@@ -390,7 +410,7 @@ def load(
             )
         raise
     log.info(message)
-    warnings = _read_warnings(validation_dir)
+    warnings = _read_warnings(_validation_dir(settings, manifest))
     if warnings:
         from diaspora.alerts import send_validation_warning
 

@@ -36,8 +36,9 @@ class ParsedDataset:
             frame.to_parquet(directory / f"{table}.parquet", index=False)
 
     @classmethod
-    def read(cls, directory: Path) -> ParsedDataset:
+    def read(cls, directory: Path, tables: tuple[str, ...] | None = None) -> ParsedDataset:
+        """Every frame in ``directory``, or only those of ``tables``."""
         paths = sorted(Path(directory).glob("*.parquet"))
         if not paths:
             raise FileNotFoundError(f"No parsed frames in {directory}: run the parse step first")
-        return cls(frames={p.stem: pd.read_parquet(p) for p in paths})
+        return cls(frames={p.stem: pd.read_parquet(p) for p in paths if tables is None or p.stem in tables})

@@ -120,13 +120,19 @@ def create_table_like(conn: sa.Connection, name: str, like: str, columns: Iterab
     return name
 
 
+def _python_values(column: pd.Series) -> list:
+    """A column as Python objects with None for missing values (NaN would load as NaN, not NULL)."""
+    missing = column.isna()
+    values = column.astype(object)
+    return values.where(~missing, None).tolist() if missing.any() else values.tolist()
+
+
 def _python_rows(frame: pd.DataFrame) -> Iterator[tuple]:
-    """Rows as tuples of Python objects, None for missing values, built chunk by chunk so that a
-    few million rows never exist as Python objects all at once."""
+    """Rows as tuples of Python objects, built chunk by chunk so that a few million rows never
+    exist as Python objects all at once."""
     for start in range(0, len(frame), COPY_CHUNK_ROWS):
         chunk = frame.iloc[start : start + COPY_CHUNK_ROWS]
-        columns = [chunk[c].astype(object).where(chunk[c].notna(), None).tolist() for c in chunk.columns]
-        yield from zip(*columns, strict=True)
+        yield from zip(*(_python_values(chunk[c]) for c in chunk.columns), strict=True)
 
 
 def bulk_insert(conn: sa.Connection, table: str, frame: pd.DataFrame) -> int:
@@ -166,15 +172,18 @@ def verify_count(table: str, prepared: int, landed: int, scope: str) -> TableCou
 
 
 def replace_release_rows(conn: sa.Connection, table: str, frame: pd.DataFrame, release_id: int) -> TableCount:
-    """Make ``frame`` the rows of ``release_id`` in fact ``table``; count back what landed.
+    """Make ``frame`` (whose ``release_id`` column is ``release_id``) the rows of that release in
+    fact ``table``; count back what landed.
 
     A release is a vintage: its rows are replaced as a whole, so re-loading a release gives the
     same rows. On PostgreSQL concurrent loads of one release queue on an advisory lock.
     """
+    if "release_id" not in frame or not frame["release_id"].eq(release_id).all():
+        raise ValueError(f"rows for {table} must all carry release_id {release_id}")
     if dialect(conn) == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:t), :r)"), {"t": table, "r": release_id})
     conn.execute(sa.text(f"DELETE FROM {table} WHERE release_id = :r"), {"r": release_id})
-    bulk_insert(conn, table, frame.assign(release_id=release_id))
+    bulk_insert(conn, table, frame)
     landed = conn.execute(
         sa.text(f"SELECT count(*) FROM {table} WHERE release_id = :r"), {"r": release_id}
     ).scalar_one()
