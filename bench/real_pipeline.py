@@ -3,7 +3,8 @@ in each source's published format by a local HTTP server (``tests/real_sources.p
 
 Per engine (DuckDB, PostgreSQL): each source through extract, parse, validate and load, each step
 in its own process, the load side by side with a raw append of the same rows (DataFrame scan /
-binary COPY into an unindexed table), then the reporting step (every factsheet). Then the whole
+binary COPY into an unindexed table; three times each, on fresh warehouses, medians reported), then
+the reporting step (every factsheet). Then the whole
 run as ``make run`` does it — every DAG (the three sources, the survey inbox with the SYNTHETIC
 sample files, the reporting DAG) in one ``diaspora run-dags`` process on a fresh warehouse — timed
 with that process's peak memory. Every row count is read back from the database and checked
@@ -22,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 import harness  # noqa: E402 - bench/ is the script's folder
@@ -69,12 +71,19 @@ def base_env(server: RealSourcesServer, workdir: Path, url: str, name: str) -> d
     }
 
 
-def bench_steps(engine: str, server: RealSourcesServer, workdir: Path, expected: dict[str, int]) -> dict:
+def bench_steps(
+    engine: str, server: RealSourcesServer, workdir: Path, expected: dict[str, int], repeats: int
+) -> dict:
     url, drop = harness.warehouse(engine, workdir, "steps")
     env = base_env(server, workdir, url, f"steps-{engine}")
+
+    def fresh_warehouse() -> tuple[dict[str, str], object]:
+        other_url, other_drop = harness.warehouse(engine, workdir, f"repeat-{uuid.uuid4().hex[:6]}")
+        return {**env, "DIASPORA_WAREHOUSE_URL": other_url}, other_drop
+
     try:
         _diaspora(["db", "upgrade"], env)
-        sources = [harness.bench_source(source, env) for source in SOURCES]
+        sources = [harness.bench_source(source, env, fresh_warehouse, repeats) for source in SOURCES]
         reporting = harness.child("reporting", "reporting", env)
     finally:
         if drop:
@@ -167,6 +176,7 @@ def main() -> int:
     )
     parser.add_argument("--engines", nargs="+", default=["duckdb", "postgresql"])
     parser.add_argument("--skip-whole-run", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="load and raw append runs per source (median)")
     args = parser.parse_args()
     if not real_data_available():
         print(f"The real data is not in {REAL_DATA_DIR}: set DIASPORA_REAL_DATA_DIR.", file=sys.stderr)
@@ -177,7 +187,7 @@ def main() -> int:
         expected = served_rows(server)
         results["served_rows"] = expected
         for engine in args.engines:
-            results["steps"].append(bench_steps(engine, server, workdir, expected))
+            results["steps"].append(bench_steps(engine, server, workdir, expected, args.repeats))
             print(f"{engine}: steps done", flush=True)
             if not args.skip_whole_run:
                 results["whole_run"].append(bench_whole_run(engine, server, workdir, expected))

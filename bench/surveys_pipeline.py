@@ -77,8 +77,11 @@ def run_child(path: Path, env: dict[str, str]) -> dict:
         "from pathlib import Path\n"
         "from diaspora.settings import get_settings\n"
         "from diaspora.surveys.process import process_file\n"
+        "from diaspora.warehouse.engine import get_engine\n"
         "result = process_file(Path(sys.argv[1]), get_settings())\n"
-        "print(json.dumps({**result, 'peak_rss_mb': harness.rss_mb()}))\n"
+        "with get_engine(get_settings().warehouse_url).connect() as conn:\n"
+        "    landed = conn.exec_driver_sql('SELECT count(*) FROM dw.fact_survey_response').scalar_one()\n"
+        "print(json.dumps({**result, 'answers_landed': landed, 'peak_rss_mb': harness.rss_mb()}))\n"
     )
     started = time.perf_counter()
     done = subprocess.run(
@@ -153,6 +156,7 @@ def main() -> int:
                     run = {
                         "respondents": size,
                         "answers": size * QUESTIONS,
+                        "answers_landed": outcome["answers_landed"],  # counted in the database
                         "format": file_format,
                         "engine": engine,
                         "file_mb": path.stat().st_size / 1e6,
@@ -166,13 +170,17 @@ def main() -> int:
                     results["runs"].append(run)
                     print(json.dumps(run), flush=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print("\n| respondents | format | engine | read (s) | validate (s) | load (s) | peak RSS (MB) |")
-    print("|---:|---|---|---:|---:|---:|---:|")
+    print(
+        "\n| respondents | answers counted in dw | format | engine | read (s) | validate (s) | load (s)"
+        " | peak RSS (MB) |"
+    )
+    print("|---:|---:|---|---|---:|---:|---:|---:|")
     for r in results["runs"]:
         s = r["seconds"] or {}
         print(
-            f"| {r['respondents']:,} | {r['format']} | {r['engine']} | {s.get('read', 0):.1f} |"
-            f" {s.get('validate', 0):.1f} | {s.get('load', 0):.1f} | {r['peak_rss_mb']:.0f} |"
+            f"| {r['respondents']:,} | {r['answers_landed']:,} | {r['format']} | {r['engine']} |"
+            f" {s.get('read', 0):.1f} | {s.get('validate', 0):.1f} | {s.get('load', 0):.1f} |"
+            f" {r['peak_rss_mb']:.0f} |"
         )
     return 0
 

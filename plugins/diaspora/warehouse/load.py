@@ -25,9 +25,9 @@ from diaspora.warehouse.engine import dialect
 COPY_CHUNK_ROWS = 100_000
 
 # Keys of the tables that loads write. Dimensions enforce theirs (merge upserts on it). Fact
-# tables do not (an enforced key costs DuckDB three quarters and PostgreSQL half of a bulk load's
-# speed): each source's suite refuses a release whose keys repeat (a critical expectation), and a
-# load replaces the release's rows as a whole, so keys stay unique without the constraint.
+# tables do not (an enforced key made a bulk load 7 times slower on DuckDB, 10 times on
+# PostgreSQL: bench/load_paths.py): each source's suite refuses a release whose keys repeat (a
+# critical expectation), and a load replaces the release's rows as a whole, so keys stay unique.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "dw.dim_country": ("country_code",),
     "dw.dim_indicator": ("indicator_code",),
