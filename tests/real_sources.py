@@ -50,11 +50,21 @@ import pandas as pd
 
 from tests.ims_workbook import Row, write_workbook
 
-REAL_DATA_DIR = Path(
-    os.environ.get("DIASPORA_REAL_DATA_DIR")
-    or Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-)
 FILES = ("wdi_series.csv.gz", "undesa_ims_2024_stock.csv.gz", "unhcr_population.csv.gz", "countries.csv.gz")
+
+
+def _default_real_data_dir() -> Path:
+    """``shared/data/real`` beside the repository (``../shared/data/real``), or beside one of its
+    parent folders, for a checkout placed deeper; the sibling path when none holds it."""
+    repository = Path(__file__).resolve().parents[1]
+    for folder in repository.parents:
+        candidate = folder / "shared" / "data" / "real"
+        if (candidate / FILES[0]).is_file():
+            return candidate
+    return repository.parent / "shared" / "data" / "real"
+
+
+REAL_DATA_DIR = Path(os.environ.get("DIASPORA_REAL_DATA_DIR") or _default_real_data_dir())
 
 
 def real_data_available(directory: Path = REAL_DATA_DIR) -> bool:

@@ -133,3 +133,50 @@ def test_bundled_snapshots_match_their_pinned_checksums(source):
     for name, digest in pinned["sha256"].items():
         assert sha256((base / name).read_bytes()).hexdigest() == digest, name
     assert pinned["provenance"]
+
+
+def test_an_economy_no_reference_file_knows_loads_unmapped_and_warns(
+    httpserver, make_settings, tmp_path, alert_webhook
+):
+    """SYNTHETIC: the API lists an economy 'XQZ' the reference files do not know, and a value row
+    names 'XQY', which /country does not list at all. Both load as 'unmapped' members, their rows
+    are flagged, one warning alert names them with their row counts, and the release loads."""
+    import sqlalchemy as sa
+
+    from diaspora.warehouse.engine import get_engine
+    from tests.worldbank_api import COUNTRIES, ECS, LMC
+
+    api = FakeWorldBank(values=synthetic_values(["SP.POP.TOTL"], range(2021, 2024)))
+    api.countries = [
+        *COUNTRIES,
+        {"id": "XQZ", "iso2Code": "XQ", "name": "Newland", "region": ECS, "incomeLevel": LMC},
+    ]
+    extra = [value_row("SP.POP.TOTL", "TJK", year, 1000.0) for year in (2021, 2022, 2023)]
+    for row in extra:
+        row["countryiso3code"], row["country"] = "XQZ", {"id": "XQ", "value": "Newland"}
+    stray = value_row("SP.POP.TOTL", "TJK", 2023, 5.0)
+    stray["countryiso3code"], stray["country"] = "XQY", {"id": "XY", "value": "Strayland"}
+    api.values["SP.POP.TOTL"] += [*extra, stray]
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    settings = make_settings(
+        worldbank_base_url=api.install(httpserver), warehouse_url=url, alert_webhook_url=alert_webhook.url
+    )
+
+    result = pipeline.run_source("worldbank_indicators", settings)
+
+    assert result["load"]["rows"] == 5 * 3 + 4
+    with get_engine(url).connect() as conn:
+        members = conn.execute(
+            sa.text(
+                "SELECT country_code, area_type, name FROM dw.dim_country"
+                " WHERE country_code IN ('XQZ', 'XQY') ORDER BY 1"
+            )
+        ).all()
+        flagged = conn.execute(
+            sa.text("SELECT count(*) FROM dw.fact_indicator_value WHERE quality_flags = 'unmapped_code'")
+        ).scalar_one()
+    assert members == [("XQY", "unmapped", "Strayland"), ("XQZ", "unmapped", "Newland")]
+    assert flagged == 4
+    (alert,) = [a for a in alert_webhook.received if a["kind"] == "validation_warning"]
+    (unmapped,) = [e for e in alert["expectations"] if e["flag"] == "unmapped_code"]
+    assert unmapped["values"] == [["XQZ", 3], ["XQY", 1]]  # each code with its rows, most first

@@ -11,6 +11,7 @@ WITH ranked AS (
         f.value,
         f.obs_status,
         f.release_id,
+        f.quality_flags,
         row_number() OVER (
             PARTITION BY f.country_code, f.indicator_code, f.year
             ORDER BY r.release_date DESC NULLS LAST, r.fetched_at DESC, r.release_id DESC
@@ -32,7 +33,8 @@ SELECT
     r.dataset AS source_dataset,
     r.release_label,
     r.release_id,
-    r.licence
+    r.licence,
+    ranked.quality_flags
 FROM ranked
 JOIN dw.dim_source_release AS r ON r.release_id = ranked.release_id
 JOIN dw.dim_country AS c ON c.country_code = ranked.country_code

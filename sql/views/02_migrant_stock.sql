@@ -29,7 +29,8 @@ SELECT
     r.dataset AS source_dataset,
     r.release_label,
     r.release_id,
-    r.licence
+    r.licence,
+    ranked.quality_flags
 FROM ranked
 JOIN dw.dim_source_release AS r ON r.release_id = ranked.release_id
 JOIN dw.dim_country AS o ON o.country_code = ranked.origin_code

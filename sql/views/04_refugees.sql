@@ -21,7 +21,8 @@ SELECT
     ranked.population_type,
     ranked.persons,
     r.release_label,
-    r.licence
+    r.licence,
+    ranked.quality_flags
 FROM ranked
 JOIN dw.dim_source_release AS r ON r.release_id = ranked.release_id
 JOIN dw.dim_country AS o ON o.country_code = ranked.origin_code
