@@ -37,20 +37,10 @@ import psycopg  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from diaspora.sources.unhcr import POPULATION_TYPES  # noqa: E402
 from tests.real_sources import REAL_DATA_DIR, load_real, real_data_available  # noqa: E402
 
 RESULTS = harness.ROOT / "bench" / "results" / "load_paths.json"
-TYPES = (
-    "refugees",
-    "asylum_seekers",
-    "returned_refugees",
-    "idps",
-    "returned_idps",
-    "stateless",
-    "ooc",
-    "oip",
-    "hst",
-)
 COLUMNS = (
     "origin_code TEXT NOT NULL, asylum_code TEXT NOT NULL, year INTEGER NOT NULL,"
     " population_type TEXT NOT NULL, release_id BIGINT NOT NULL, persons DOUBLE PRECISION"
@@ -64,7 +54,7 @@ def fact_rows() -> pd.DataFrame:
     table = load_real().unhcr
     long = table.melt(
         id_vars=["coo_iso", "coa_iso", "year"],
-        value_vars=list(TYPES),
+        value_vars=list(POPULATION_TYPES),
         var_name="population_type",
         value_name="persons",
     )

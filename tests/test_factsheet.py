@@ -139,7 +139,7 @@ def test_the_page_in_headless_chromium(loaded, tmp_path):
     shot = _run_chromium("--window-size=900,2400", f"--screenshot={screenshot}", page.as_uri())
     assert shot.returncode == 0 and screenshot.exists(), shot.stderr[-2000:]
     image = Image.open(screenshot).convert("L")
-    inked = sum(1 for pixel in image.getdata() if pixel < 200) / (image.width * image.height)
+    inked = sum(1 for pixel in image.get_flattened_data() if pixel < 200) / (image.width * image.height)
     assert inked > 0.02  # text and charts drawn, not a blank page
 
     pdf = tmp_path / "factsheet.pdf"

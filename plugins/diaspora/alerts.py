@@ -269,6 +269,25 @@ def on_dag_failure(context: dict) -> None:
     send(alert_from_context(context, settings), settings, context)
 
 
+def _send_warning(source: str, release: str | None, context: dict | None, **fields: Any) -> list[str]:
+    """A warning about ``source`` from the task in ``context`` (if any): the run goes on."""
+    from diaspora.settings import get_settings
+
+    settings = get_settings()
+    ti = (context or {}).get("ti")
+    alert = Alert(
+        severity="warning",
+        dag_id=getattr(ti, "dag_id", source),
+        task_id=getattr(ti, "task_id", None),
+        run_id=(context or {}).get("run_id"),
+        source=source,
+        release=release,
+        log_url=_log_url(ti, settings) if ti else None,
+        **fields,
+    )
+    return send(alert, settings, context)
+
+
 def send_validation_warning(
     source: str,
     release: str | None,
@@ -278,47 +297,29 @@ def send_validation_warning(
     context: dict | None = None,
 ) -> list[str]:
     """A release loaded although warning expectations failed: say which, and what was flagged."""
-    from diaspora.settings import get_settings
-
-    settings = get_settings()
-    ti = (context or {}).get("ti")
-    alert = Alert(
+    return _send_warning(
+        source,
+        release,
+        context,
         kind="validation_warning",
-        severity="warning",
         title=f"{source}: release {release} loaded with {len(warnings)} warning(s) to review",
         what=f"{len(warnings)} warning expectation(s) failed (plausibility, new codes or revisions)",
-        dag_id=getattr(ti, "dag_id", source),
-        task_id=getattr(ti, "task_id", None),
-        run_id=(context or {}).get("run_id"),
-        source=source,
-        release=release,
         held_back=(
             f"nothing: {loaded_rows:,} rows of release {release} were loaded; {flagged_rows:,} of them "
             "carry quality_flags naming the warning (filter or review them in the fact table)"
         ),
         expectations=warnings,
-        log_url=_log_url(ti, settings) if ti else None,
     )
-    return send(alert, settings, context)
 
 
 def send_staleness_warning(
     source: str, release: str | None, age_days: int, cadence_days: int, context: dict | None = None
 ) -> list[str]:
-    from diaspora.settings import get_settings
-
-    settings = get_settings()
-    ti = (context or {}).get("ti")
-    alert = Alert(
+    return _send_warning(
+        source,
+        release,
+        context,
         kind="staleness",
-        severity="warning",
         title=f"{source}: latest release is {age_days} days old (expected at most {cadence_days})",
         what=f"the source has not published a newer release than {release} within its cadence",
-        dag_id=getattr(ti, "dag_id", source),
-        task_id=getattr(ti, "task_id", None),
-        run_id=(context or {}).get("run_id"),
-        source=source,
-        release=release,
-        log_url=_log_url(ti, settings) if ti else None,
     )
-    return send(alert, settings, context)
