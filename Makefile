@@ -20,7 +20,7 @@ SNAPSHOT_URL := file://$(CURDIR)/snapshots/worldbank/api
 UNHCR_SAMPLE_URL := file://$(CURDIR)/snapshots/unhcr/api
 IMS_SAMPLE_URL := file://$(CURDIR)/snapshots/undesa/undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx
 
-.PHONY: help install airflow-db demo run test test-real lint format airflow docs clean
+.PHONY: help install airflow-db deploy demo run test test-real lint format airflow docs clean
 
 help:
 	@echo "make demo     run every DAG once on the bundled offline snapshot (DuckDB, no server)"
@@ -32,36 +32,46 @@ help:
 	@echo "make docs     open the Great Expectations Data Docs of the validations"
 
 $(BOOTSTRAP)/bin/uv:
-	$(PYTHON) -m venv $(BOOTSTRAP)
-	$(BOOTSTRAP)/bin/pip install --quiet uv
+	@echo "Installing uv into $(BOOTSTRAP)"
+	@$(PYTHON) -m venv $(BOOTSTRAP)
+	@$(BOOTSTRAP)/bin/pip install --quiet uv
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	@echo "Installing the locked dependencies into $(VENV) (uv sync --frozen)"
+	@$(UV) sync --frozen --quiet
 	@touch $@
 
 install: $(VENV)/.synced
 
 $(AIRFLOW_HOME)/airflow.db: | install
 	@mkdir -p $(AIRFLOW_HOME)
-	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
+	@echo "Migrating Airflow's metadata database ($(AIRFLOW_HOME), log in db-migrate.log)"
+	@$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 
 airflow-db: $(AIRFLOW_HOME)/airflow.db
 
-demo: airflow-db
+# The deploy step: warehouse migrations and reference data once, and the pool of warehouse tasks.
+deploy: airflow-db
+	@$(BIN)/diaspora migrate 2>> $(AIRFLOW_HOME)/deploy.log
+	@$(BIN)/diaspora pool 2>> $(AIRFLOW_HOME)/deploy.log
+
+DEMO_ENV := DIASPORA_WORLDBANK_BASE_URL=$(SNAPSHOT_URL) DIASPORA_UNDESA_IMS_URL=$(IMS_SAMPLE_URL) \
+	DIASPORA_UNHCR_BASE_URL=$(UNHCR_SAMPLE_URL)
+
+demo: deploy
 	@mkdir -p "$(DIASPORA_DATA_DIR)/surveys/inbox"
-	cp snapshots/surveys/tj_lms_2024_*.csv snapshots/surveys/tj_lms_2024_*.sav \
+	@cp snapshots/surveys/tj_lms_2024_*.csv snapshots/surveys/tj_lms_2024_*.sav \
 		snapshots/surveys/tj_lms_2024_*.dta "$(DIASPORA_DATA_DIR)/surveys/inbox/"
-	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING DIASPORA_WORLDBANK_BASE_URL=$(SNAPSHOT_URL) \
-		DIASPORA_SURVEY_SALT="$${DIASPORA_SURVEY_SALT:-$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')}" \
-		DIASPORA_UNDESA_IMS_URL=$(IMS_SAMPLE_URL) DIASPORA_UNHCR_BASE_URL=$(UNHCR_SAMPLE_URL) \
+	@echo "Running every DAG once on the bundled offline snapshot:"
+	@$(DEMO_ENV) DIASPORA_SURVEY_SALT="$${DIASPORA_SURVEY_SALT:-$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(16))')}" \
 		$(BIN)/diaspora run-dags
 	@echo
-	$(BIN)/diaspora report
+	@$(BIN)/diaspora report
 
-run: airflow-db
-	$(BIN)/diaspora run-dags
+run: deploy
+	@$(BIN)/diaspora run-dags
 	@echo
-	$(BIN)/diaspora report
+	@$(BIN)/diaspora report
 
 test: install
 	$(BIN)/pytest
@@ -77,7 +87,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-airflow: airflow-db
+airflow: deploy
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow standalone
 
 docs:

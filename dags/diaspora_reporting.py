@@ -8,7 +8,7 @@ CSV under <DIASPORA_DATA_DIR>/factsheets/.
 from airflow.sdk import DAG, task
 
 from diaspora.assets import UNDESA_MIGRANT_STOCK, UNHCR_REFUGEES, WORLDBANK_INDICATORS
-from diaspora.orchestration import dag_settings
+from diaspora.orchestration import WAREHOUSE_POOL, dag_settings
 
 with DAG(
     dag_id="diaspora_reporting",
@@ -16,7 +16,7 @@ with DAG(
     **dag_settings(__doc__, ("reporting",)),
 ):
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def render_factsheets() -> dict:
         """One factsheet per configured country, read from the reporting views."""
         from diaspora.factsheet import render_all

@@ -9,24 +9,23 @@ alert per run.
 from airflow.sdk import DAG, get_current_context, task
 
 from diaspora.assets import SURVEY_RESPONSES
-from diaspora.orchestration import dag_settings
+from diaspora.orchestration import WAREHOUSE_POOL, dag_settings, warehouse_ready
 
 with DAG(dag_id="survey_files", schedule="*/15 * * * *", **dag_settings(__doc__, ("surveys",))):
 
-    @task
-    def prepare_warehouse() -> list[str]:
-        from diaspora import pipeline
+    @task(pool=WAREHOUSE_POOL)
+    def check_warehouse() -> dict:
+        """Fail at once, saying what to run, if the warehouse is behind this deploy."""
+        return warehouse_ready()
 
-        return pipeline.prepare_warehouse()
-
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def pending_files() -> list[str]:
         from diaspora.settings import get_settings
         from diaspora.surveys.process import pending_files
 
         return pending_files(get_settings())
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def process_file(path: str) -> dict:
         """Load or quarantine one file. Fails only when the warehouse or the configuration does;
         the file then waits in the inbox for the retry. Other files go on either way."""
@@ -41,7 +40,7 @@ with DAG(dag_id="survey_files", schedule="*/15 * * * *", **dag_settings(__doc__,
         a file's task failed: that failure has alerted on its own)."""
         from diaspora.surveys.process import report_quarantined
 
-        results = [r for r in results if r]
+        results = [r for r in results[:] if r]  # one slice: iterating asks past the end and logs an error
         alerted = report_quarantined(results, get_current_context())
         return {
             status: sum(r["status"] == status for r in results)
@@ -49,5 +48,5 @@ with DAG(dag_id="survey_files", schedule="*/15 * * * *", **dag_settings(__doc__,
         } | {"alerted": alerted}
 
     files = pending_files()
-    prepare_warehouse() >> files
+    check_warehouse() >> files
     report(process_file.expand(path=files))

@@ -5,10 +5,18 @@ from __future__ import annotations
 from tests.conftest import ROOT
 
 
-def load_dag(dag_id: str):
-    """The DAG from its file in dags/, failing the test on any import error."""
+def load_dag(dag_id: str, deploy: bool = True):
+    """The DAG from its file in dags/, failing the test on any import error.
+
+    With ``deploy`` the configured warehouse is first migrated and its reference data synced, as
+    the deploy step does (`diaspora migrate`): DAG runs only check that it was.
+    """
     from airflow.dag_processing.dagbag import DagBag
 
+    if deploy:
+        from diaspora import pipeline
+
+        pipeline.prepare_warehouse()
     bag = DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id}.py"))
     assert bag.import_errors == {}
     return bag.dags[dag_id]

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from diaspora.orchestration import WAREHOUSE_POOL
 from tests.conftest import ROOT
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
@@ -43,7 +44,7 @@ def test_every_dag_file_imports_without_errors():
         dag = bag.dags[dag_id]
         assert dag.catchup is False and dag.timetable.expression == schedule
         assert {t.task_id for t in dag.tasks} == {
-            "prepare_warehouse",
+            "check_warehouse",
             "extract",
             "check_freshness",
             "is_new_release",
@@ -56,6 +57,24 @@ def test_every_dag_file_imports_without_errors():
             assert task.retries >= 1 and task.retry_exponential_backoff
             assert task.on_failure_callback and task.on_retry_callback
         assert dag.on_failure_callback
+    # Every task that opens the warehouse waits for the warehouse pool; the others do not.
+    pooled = {
+        (dag_id, task.task_id)
+        for dag_id, dag in bag.dags.items()
+        for task in dag.tasks
+        if task.pool == WAREHOUSE_POOL
+    }
+    opens_the_warehouse = {
+        (dag_id, task_id)
+        for dag_id, _ in sources
+        for task_id in ("check_warehouse", "is_new_release", "validate", "load")
+    } | {
+        ("survey_files", "check_warehouse"),
+        ("survey_files", "pending_files"),
+        ("survey_files", "process_file"),
+        ("diaspora_reporting", "render_factsheets"),
+    }
+    assert pooled == opens_the_warehouse
 
 
 _PROBE = """

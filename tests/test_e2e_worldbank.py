@@ -92,3 +92,30 @@ def test_dag_with_a_broken_payload_loads_nothing(airflow_db, httpserver, make_se
     assert rows(warehouse_url, "SELECT dag_id, status FROM etl.load_run") == [
         ("worldbank_indicators", "validation_failed")
     ]
+
+
+def test_a_warehouse_behind_the_code_fails_the_first_task_once_saying_what_to_run(
+    airflow_db, httpserver, make_settings, tmp_path, alert_webhook
+):
+    """No migration from DAG runs: on a warehouse nobody migrated, check_warehouse fails at once
+    (no retry), says to run `diaspora migrate`, nothing else runs, and the alert carries that."""
+    warehouse_url = f"duckdb:///{tmp_path / 'never-migrated.duckdb'}"
+    make_settings(
+        worldbank_base_url=FakeWorldBank(values=synthetic_values(["SP.POP.TOTL"], range(2020, 2024))).install(
+            httpserver
+        ),
+        warehouse_url=warehouse_url,
+        alert_webhook_url=alert_webhook.url,
+    )
+
+    dag_run = load_dag("worldbank_indicators", deploy=False).test(
+        logical_date=datetime(2026, 11, 23, tzinfo=UTC)
+    )
+
+    assert str(dag_run.state) == "failed"
+    assert states(dag_run)["check_warehouse"] == "failed" and states(dag_run)["extract"] == "upstream_failed"
+    check = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "check_warehouse")
+    assert check.try_number == 1
+    (alert,) = alert_webhook.received
+    assert alert["task_id"] == "check_warehouse" and "WarehouseNotReady" in alert["what"]
+    assert "lacks migration(s) 0001_core.sql" in alert["what"] and "Run `diaspora migrate`" in alert["what"]

@@ -267,3 +267,26 @@ def test_values_jumping_against_the_previous_release_load_flagged_and_warn(
     (warning,) = alert["expectations"]
     assert warning["column"] == "change_vs_previous" and warning["flag"] == "revised_vs_previous"
     assert warning["unexpected_count"] == 10 and warning["values"][0] == [2.0, 10]
+
+
+def test_stale_reference_data_are_refused_until_migrate_runs(make_settings, warehouse_url, tmp_path):
+    import shutil
+
+    from diaspora.errors import WarehouseNotReady
+
+    health = tmp_path / "source_health.yml"
+    shutil.copy(ROOT / "config" / "source_health.yml", health)
+    settings = make_settings(warehouse_url=warehouse_url, source_health_file=health)
+    with pytest.raises(WarehouseNotReady, match=r"lacks migration\(s\) 0001_core\.sql.*diaspora migrate"):
+        pipeline.check_warehouse(settings)
+    pipeline.prepare_warehouse(settings)
+    assert pipeline.check_warehouse(settings)["reference_data"] == "current"
+
+    health.write_text(health.read_text().replace("cadence_days: 200", "cadence_days: 100"))  # a new deploy
+
+    with pytest.raises(
+        WarehouseNotReady, match=r"reference data \(last synced .*source_health\.yml.*diaspora migrate"
+    ):
+        pipeline.check_warehouse(settings)
+    pipeline.prepare_warehouse(settings)
+    assert pipeline.check_warehouse(settings)["schema"] == "current"

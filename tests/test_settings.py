@@ -56,3 +56,11 @@ def test_duckdb_gets_the_configured_memory_limit_unless_its_url_names_one(make_s
     assert limit(f"duckdb:///{tmp_path / 'b.duckdb'}?memory_limit=200MB") == duckdb_says("200MB")
     with pytest.raises(pydantic.ValidationError, match="duckdb_memory_limit"):
         make_settings(duckdb_memory_limit="lots")
+
+
+def test_the_warehouse_pool_has_one_slot_on_duckdb_and_several_on_postgresql(make_settings):
+    assert make_settings(warehouse_url="duckdb:///w.duckdb").pool_slots == 1
+    assert make_settings(warehouse_url="postgresql+psycopg://h/db").pool_slots == 8
+    assert make_settings(warehouse_url="postgresql+psycopg://h/db", warehouse_pool_slots=3).pool_slots == 3
+    with pytest.raises(ValueError, match="DuckDB allows one process at a time"):
+        make_settings(warehouse_url="duckdb:///w.duckdb", warehouse_pool_slots=4).pool_slots  # noqa: B018

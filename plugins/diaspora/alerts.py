@@ -21,6 +21,7 @@ from typing import Any
 log = logging.getLogger("diaspora.alerts")
 
 ALERT_MARK = "DIASPORA ALERT"
+SENT: list[Alert] = []  # the alerts this process sent, for `diaspora run-dags` to summarise
 HOLD_BACK_EXPECTATIONS = {"expect_table_row_count_to_be_between"}
 HOLD_BACK_COLUMNS = {"change_vs_previous"}
 
@@ -187,6 +188,7 @@ def alert_from_context(context: dict, settings: Any) -> Alert:
 def send(alert: Alert, settings: Any, context: dict | None = None) -> list[str]:
     """Deliver to every configured target; return the targets reached. Never raises."""
     reached = []
+    SENT.append(alert)
     log.warning("%s\n%s", ALERT_MARK, alert.as_text())
     targets = {
         "slack": settings.alert_slack_conn_id and (lambda: _send_slack(alert, settings, context)),

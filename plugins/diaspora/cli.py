@@ -1,6 +1,8 @@
-"""``diaspora`` command: schema, DAG runs without a scheduler, and reports.
+"""``diaspora`` command: deploy steps, DAG runs without a scheduler, and reports.
 
-diaspora db upgrade          create or migrate the warehouse schema
+diaspora migrate             create or migrate the warehouse schema and sync reference data
+                             (once per deploy; `diaspora db upgrade` is the same)
+diaspora pool                create or resize the Airflow pool of warehouse tasks
 diaspora run-dags [DAG ...]  run DAGs once in-process (dag.test), sources before reporting
 diaspora report              print the latest remittances per country
 """
@@ -14,13 +16,33 @@ from pathlib import Path
 from diaspora.settings import PROJECT_ROOT, get_settings
 
 
-def _db_upgrade(_: argparse.Namespace) -> int:
+def _migrate(_: argparse.Namespace) -> int:
     from diaspora.pipeline import prepare_warehouse
     from diaspora.warehouse.engine import safe_url
 
     settings = get_settings()
     applied = prepare_warehouse(settings)
-    print(f"Warehouse {safe_url(settings.warehouse_url)} is up to date; applied now: {applied or 'nothing'}")
+    print(
+        f"Warehouse {safe_url(settings.warehouse_url)} is up to date (migrations applied now: "
+        f"{', '.join(applied) or 'none'}; reference data synced)"
+    )
+    return 0
+
+
+def _pool(_: argparse.Namespace) -> int:
+    """The Airflow pool every warehouse task runs in, sized for the warehouse's engine."""
+    from airflow.models.pool import Pool
+
+    settings = get_settings()
+    slots = settings.pool_slots
+    engine = "DuckDB: one process at a time" if settings.warehouse_is_duckdb else "PostgreSQL"
+    Pool.create_or_update_pool(
+        name=settings.warehouse_pool,
+        slots=slots,
+        description=f"Tasks that open the diaspora warehouse ({engine})",
+        include_deferred=False,
+    )
+    print(f"Airflow pool {settings.warehouse_pool}: {slots} slot(s) ({engine})")
     return 0
 
 
@@ -79,8 +101,38 @@ def _dag_order(dags: dict) -> list[str]:
     return sorted(dags, key=lambda dag_id: (is_asset_scheduled(dags[dag_id]), dag_id))
 
 
+def _seconds(ti) -> str:  # noqa: ANN001 - an Airflow TaskInstance
+    if ti.start_date and ti.end_date:
+        return f"{(ti.end_date - ti.start_date).total_seconds():6.1f} s"
+    return "       "
+
+
+def _progress(dag_run, alerts: list) -> list[str]:  # noqa: ANN001 - an Airflow DagRun
+    """One line for the run, one per task (in the order they ran), one per alert it sent."""
+    instances = sorted(dag_run.get_task_instances(), key=lambda ti: (ti.start_date is None, ti.start_date))
+    took = (dag_run.end_date - dag_run.start_date).total_seconds() if dag_run.end_date else 0.0
+    lines = [f"{dag_run.dag_id:<24} {str(dag_run.state):<10} {took:6.1f} s"]
+    for ti in instances:
+        index = f"[{ti.map_index}]" if ti.map_index >= 0 else ""
+        lines.append(f"  {ti.task_id + index:<22} {str(ti.state):<10} {_seconds(ti)}")
+    lines += [f"  alert sent ({alert.severity}): {alert.title}" for alert in alerts]
+    return lines
+
+
+def _quiet_airflow() -> None:
+    """Task logs only when something fails (error level); no deprecation notices from libraries."""
+    import os
+    import warnings
+
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
+    warnings.simplefilter("ignore", DeprecationWarning)
+
+
 def _run_dags(args: argparse.Namespace) -> int:
+    _quiet_airflow()
     from airflow.dag_processing.dagbag import DagBag
+
+    from diaspora import alerts
 
     bag = DagBag(dag_folder=str(args.dags_folder))
     if bag.import_errors:
@@ -94,14 +146,13 @@ def _run_dags(args: argparse.Namespace) -> int:
         return 2
     failed = []
     for dag_id in wanted:
-        print(f"==> running DAG {dag_id}", flush=True)
+        sent = len(alerts.SENT)
         dag_run = bag.dags[dag_id].test()
-        states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-        print(f"<== {dag_id}: {dag_run.state} {states}", flush=True)
+        print("\n".join(_progress(dag_run, alerts.SENT[sent:])), flush=True)
         if str(dag_run.state) != "success":
             failed.append(dag_id)
     if failed:
-        print(f"DAG run(s) failed: {failed}; see the task logs above.", file=sys.stderr)
+        print(f"DAG run(s) failed: {failed}; their task logs are above.", file=sys.stderr)
         return 1
     return 0
 
@@ -112,9 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
+    commands.add_parser(
+        "migrate", help="migrate the warehouse and sync reference data (once per deploy)"
+    ).set_defaults(func=_migrate)
     db = commands.add_parser("db", help="warehouse schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
-    db_commands.add_parser("upgrade", help="create or migrate the schema").set_defaults(func=_db_upgrade)
+    db_commands.add_parser("upgrade", help="the same as `diaspora migrate`").set_defaults(func=_migrate)
+    commands.add_parser("pool", help="create or resize the Airflow pool of warehouse tasks").set_defaults(
+        func=_pool
+    )
 
     run = commands.add_parser("run-dags", help="run DAGs once in-process with dag.test()")
     run.add_argument("dag_ids", nargs="*", help="DAG ids (default: every DAG, sources first)")
@@ -136,7 +193,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    code = args.func(args)
+    if args.func is _run_dags:
+        _exit_without_teardown(code)
+    return code
+
+
+def _exit_without_teardown(code: int) -> None:
+    """Leave once everything is written and the warehouse connections are closed, skipping the
+    interpreter's teardown: with Great Expectations and DuckDB loaded together, DuckDB's bindings
+    print dozens of 'nanobind: leaked …' lines at teardown, burying the output (nothing leaks:
+    the process is ending)."""
+    import os
+
+    from diaspora.warehouse.engine import dispose_all
+
+    dispose_all()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

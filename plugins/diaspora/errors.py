@@ -57,3 +57,11 @@ class LoadCountMismatch(DiasporaError):
         self.prepared = prepared
         self.landed = landed
         self.scope = scope
+
+
+class WarehouseNotReady(DiasporaError):
+    """The warehouse's schema or reference data are behind the deployed code: run `diaspora migrate`.
+
+    Migrations run once per deploy, never from DAG runs (two runs migrating one DuckDB file at
+    once collide); a task that finds the warehouse behind fails at once, saying what to run.
+    """

@@ -30,6 +30,9 @@ def default_args() -> dict:
 
 
 START_DATE = datetime(2024, 1, 1)
+# Every task that opens the warehouse runs in this Airflow pool (created by `diaspora pool`): one
+# slot on DuckDB, which one process at a time may open, several on PostgreSQL.
+WAREHOUSE_POOL = os.environ.get("DIASPORA_WAREHOUSE_POOL", "diaspora_warehouse")
 
 
 def _run_context():  # noqa: ANN202 - RunContext is imported lazily
@@ -37,6 +40,17 @@ def _run_context():  # noqa: ANN202 - RunContext is imported lazily
 
     context = get_current_context()
     return RunContext(dag_id=context["ti"].dag_id, run_id=context["run_id"])
+
+
+def warehouse_ready() -> dict:
+    """The first task of every DAG that writes the warehouse: no retry when it is behind."""
+    from diaspora import pipeline
+    from diaspora.errors import WarehouseNotReady
+
+    try:
+        return pipeline.check_warehouse()
+    except WarehouseNotReady as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 def dag_settings(doc_md: str, tags: tuple[str, ...]) -> dict:
@@ -60,16 +74,17 @@ def build_source_dag(
     doc_md: str,
     tags: tuple[str, ...] = (),
 ) -> DAG:
-    """prepare_warehouse → extract → is_new_release → parse → validate → load (emits ``asset``),
-    with check_freshness beside is_new_release (a stale source warns even when nothing changed)."""
+    """check_warehouse → extract → is_new_release → parse → validate → load (emits ``asset``),
+    with check_freshness beside is_new_release (a stale source warns even when nothing changed).
+
+    The tasks that open the warehouse run in :data:`WAREHOUSE_POOL`; extract, parse and
+    check_freshness do not touch it and run beside other DAGs' warehouse tasks."""
     with DAG(dag_id=source_key, schedule=schedule, **dag_settings(doc_md, ("source", *tags))) as dag:
 
-        @task
-        def prepare_warehouse() -> list[str]:
-            """Create or migrate the warehouse schema (idempotent)."""
-            from diaspora import pipeline
-
-            return pipeline.prepare_warehouse()
+        @task(pool=WAREHOUSE_POOL)
+        def check_warehouse() -> dict:
+            """Fail at once, saying what to run, if the warehouse is behind this deploy."""
+            return warehouse_ready()
 
         @task
         def extract() -> str:
@@ -78,7 +93,7 @@ def build_source_dag(
 
             return pipeline.extract(source_key)
 
-        @task.short_circuit
+        @task.short_circuit(pool=WAREHOUSE_POOL)
         def is_new_release(landing_dir: str) -> bool:
             """Skip the rest when byte-identical payloads were already loaded."""
             from diaspora import pipeline
@@ -91,7 +106,7 @@ def build_source_dag(
 
             return pipeline.parse(landing_dir).as_dict()
 
-        @task
+        @task(pool=WAREHOUSE_POOL)
         def validate(landing_dir: str) -> dict:
             """Great Expectations suite; a failure loads nothing and is not retried."""
             from diaspora import pipeline
@@ -102,7 +117,7 @@ def build_source_dag(
             except ValidationFailed as exc:
                 raise AirflowFailException(str(exc)) from exc
 
-        @task(outlets=[asset])
+        @task(outlets=[asset], pool=WAREHOUSE_POOL)
         def load(landing_dir: str) -> dict:
             """Load into the warehouse in one transaction, counted back; emits the source's Asset.
             A count that differs is a defect, not a glitch: the task fails without retrying."""
@@ -122,7 +137,7 @@ def build_source_dag(
             return pipeline.check_freshness(landing_dir, context=get_current_context())
 
         landing_dir = extract()
-        prepare_warehouse() >> landing_dir
+        check_warehouse() >> landing_dir
         check_freshness(landing_dir)
         (is_new_release(landing_dir) >> parse(landing_dir) >> validate(landing_dir) >> load(landing_dir))
     return dag

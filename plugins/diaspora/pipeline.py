@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from diaspora.errors import ValidationFailed
+from diaspora.errors import ValidationFailed, WarehouseNotReady
 from diaspora.health import change_vs_previous, health_for, previous_release_values, release_age_days
 from diaspora.http_client import build_session
 from diaspora.landing import Landing, Manifest
@@ -28,7 +28,7 @@ from diaspora.sources import get_source
 from diaspora.sources.base import ParsedDataset
 from diaspora.validation import ExpectationOutcome, ValidationReport, validate_frame
 from diaspora.warehouse.catalog import grant_bi_role
-from diaspora.warehouse.engine import dialect, get_engine, migrate, safe_url
+from diaspora.warehouse.engine import dialect, get_engine, migrate, pending_migrations, safe_url
 from diaspora.warehouse.load import (
     TABLE_KEYS,
     ReleaseInfo,
@@ -42,7 +42,7 @@ from diaspora.warehouse.load import (
     replace_release_rows,
     to_json_text,
 )
-from diaspora.warehouse.reference import sync_reference_data
+from diaspora.warehouse.reference import reference_fingerprint, sync_reference_data, synced_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,10 @@ class StepResult:
 
 
 def prepare_warehouse(settings: Settings | None = None) -> list[str]:
-    """Create or migrate the schema and sync reference data; return the migrations applied now."""
+    """Create or migrate the schema and sync reference data; return the migrations applied now.
+
+    Once per deploy (``diaspora migrate``), never from a DAG run: DAGs call :func:`check_warehouse`.
+    """
     settings = settings or get_settings()
     engine = get_engine(settings.warehouse_url)
     applied = migrate(engine)
@@ -83,6 +86,34 @@ def prepare_warehouse(settings: Settings | None = None) -> list[str]:
         synced,
     )
     return applied
+
+
+def check_warehouse(settings: Settings | None = None) -> dict:
+    """Fail, saying what to run, when the warehouse is behind this code (schema or reference data).
+
+    A DAG run only reads here: migrations and reference data are applied once per deploy, by
+    ``diaspora migrate``, so that concurrent runs never migrate one warehouse at the same time.
+    """
+    settings = settings or get_settings()
+    engine = get_engine(settings.warehouse_url)
+    pending = pending_migrations(engine)
+    where = safe_url(settings.warehouse_url)
+    if pending:
+        raise WarehouseNotReady(
+            f"The warehouse {where} lacks migration(s) {', '.join(pending)}. Run `diaspora migrate` once "
+            "for this deploy (the compose init service and `make demo` do), then run the DAG again."
+        )
+    with engine.connect() as conn:
+        synced = synced_fingerprint(conn)
+    expected = reference_fingerprint(settings.source_health_file)
+    if synced is None or synced[0] != expected:
+        when = f"last synced {synced[1]:%Y-%m-%d %H:%M} UTC" if synced else "never synced"
+        raise WarehouseNotReady(
+            f"The warehouse {where} holds reference data ({when}) that differ from reference/ and "
+            f"{settings.source_health_file.name} of this deploy. Run `diaspora migrate`, then run the DAG "
+            "again."
+        )
+    return {"warehouse": where, "schema": "current", "reference_data": "current"}
 
 
 def extract(source_key: str, settings: Settings | None = None) -> str:

@@ -32,6 +32,18 @@ class Settings(BaseSettings):
             " default is 80 % of RAM). A memory_limit in the warehouse URL wins."
         ),
     )
+    warehouse_pool: str = Field(
+        default="diaspora_warehouse",
+        description="Airflow pool of every task that opens the warehouse (`diaspora pool` creates it).",
+    )
+    warehouse_pool_slots: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Slots of that pool: tasks that may use the warehouse at once. DuckDB allows one process, so"
+            " 1 (and nothing else) there; default 8 on PostgreSQL."
+        ),
+    )
     worldbank_base_url: str = Field(
         default="https://api.worldbank.org/v2",
         description="World Bank Indicators API v2 base URL (http(s):// or file:// for a snapshot).",
@@ -123,6 +135,23 @@ class Settings(BaseSettings):
         if not self.warehouse_url:
             self.warehouse_url = f"duckdb:///{self.data_dir / 'warehouse.duckdb'}"
         return self
+
+    @property
+    def warehouse_is_duckdb(self) -> bool:
+        return self.warehouse_url.startswith("duckdb:")
+
+    @property
+    def pool_slots(self) -> int:
+        """Warehouse tasks that may run at once: one on DuckDB (a single process may open the
+        file for writing, and none may read it meanwhile), several on PostgreSQL."""
+        if self.warehouse_is_duckdb:
+            if self.warehouse_pool_slots not in (None, 1):
+                raise ValueError(
+                    f"DIASPORA_WAREHOUSE_POOL_SLOTS={self.warehouse_pool_slots} with a DuckDB warehouse: "
+                    "DuckDB allows one process at a time, so its pool has 1 slot"
+                )
+            return 1
+        return self.warehouse_pool_slots or 8
 
     @property
     def raw_dir(self) -> Path:

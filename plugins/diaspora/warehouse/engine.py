@@ -14,6 +14,7 @@ from diaspora.settings import PROJECT_ROOT
 
 SQL_DIR = PROJECT_ROOT / "sql"
 # NNNN_name.sql runs on every engine; NNNN_name.duckdb.sql or NNNN_name.postgresql.sql on one only.
+_ENGINES: list[sa.Engine] = []
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+(?:\.(duckdb|postgresql))?\.sql$")
 
 
@@ -41,7 +42,14 @@ def _engine(url: str) -> sa.Engine:
     engine = sa.create_engine(url, future=True)
     # Close pooled connections before interpreter teardown (DuckDB complains otherwise).
     atexit.register(engine.dispose)
+    _ENGINES.append(engine)
     return engine
+
+
+def dispose_all() -> None:
+    """Close every pooled warehouse connection of this process."""
+    for engine in _ENGINES:
+        engine.dispose()
 
 
 def fetch_dicts(conn: sa.Connection, sql: str, **params: object) -> list[dict]:
@@ -75,6 +83,16 @@ def migrations_for(engine_dialect: str) -> list[tuple[str, Path]]:
         if match.group(2) in (None, engine_dialect):
             found.append((match.group(1), path))
     return found
+
+
+def pending_migrations(engine: sa.Engine) -> list[str]:
+    """Migrations of this code that the warehouse has not applied (all of them on an empty one)."""
+    with engine.connect() as conn:
+        try:
+            done = {row[0] for row in conn.exec_driver_sql("SELECT version FROM etl.schema_migration")}
+        except sa.exc.DBAPIError:  # no etl.schema_migration: never migrated
+            return [path.name for _, path in migrations_for(dialect(conn))]
+        return [path.name for version, path in migrations_for(dialect(conn)) if version not in done]
 
 
 def migrate(engine: sa.Engine) -> list[str]:

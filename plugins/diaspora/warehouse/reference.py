@@ -1,13 +1,20 @@
-"""Reference data every source shares: conformed countries, UN areas and dated country groups."""
+"""Reference data every source shares: conformed countries, UN areas and dated country groups.
+
+Synced once per deploy by ``diaspora migrate``, which records a fingerprint of the files it
+synced; a DAG run compares it with the files it sees and refuses to run on stale reference data.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
 from pathlib import Path
 
+import country_converter
 import pandas as pd
 import sqlalchemy as sa
 
-from diaspora.countries import country_groups, country_table, special_areas, un_area_rows
+from diaspora.countries import REFERENCE_DIR, country_groups, country_table, special_areas, un_area_rows
 from diaspora.health import health_frame
 from diaspora.registry import registry_frames
 from diaspora.warehouse.load import bulk_insert, merge
@@ -29,4 +36,26 @@ def sync_reference_data(engine: sa.Engine, source_health_file: Path) -> dict[str
         for table, frame in registry_frames().items():
             conn.exec_driver_sql(f"DELETE FROM {table}")
             merged[table] = bulk_insert(conn, table, frame)
+        conn.execute(
+            sa.text("INSERT INTO etl.reference_sync (fingerprint, synced_at) VALUES (:f, :t)"),
+            {"f": reference_fingerprint(source_health_file), "t": datetime.now(UTC)},
+        )
     return merged
+
+
+def reference_fingerprint(source_health_file: Path) -> str:
+    """sha256 over what reference data is built from: every file under reference/, the source
+    health file and the country library's version."""
+    digest = hashlib.sha256(f"country_converter {country_converter.__version__}".encode())
+    files = sorted(p for p in REFERENCE_DIR.rglob("*") if p.is_file())
+    for path in [*files, Path(source_health_file)]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def synced_fingerprint(conn: sa.Connection) -> tuple[str, datetime] | None:
+    """The fingerprint and time of the last reference sync, if any."""
+    row = conn.execute(
+        sa.text("SELECT fingerprint, synced_at FROM etl.reference_sync ORDER BY synced_at DESC LIMIT 1")
+    ).first()
+    return (row[0], row[1]) if row else None
