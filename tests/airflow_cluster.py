@@ -70,6 +70,7 @@ def airflow_env(home: Path, metadata_url: str, extra: dict[str, str]) -> dict[st
 class AirflowCluster:
     home: Path
     env: dict[str, str]
+    admin: tuple[str, str] = ADMIN
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     _token: str | None = None
 
@@ -101,17 +102,21 @@ class AirflowCluster:
         self.run(str(BIN / "diaspora"), "pool")
 
     def start(self, *services: str) -> None:
-        (self.home / "process-logs").mkdir(parents=True, exist_ok=True)
+        """Airflow services (``scheduler``, ``api-server``, …) as separate processes."""
         for service in services:
-            log = open(self.home / "process-logs" / f"{service}.log", "w")  # noqa: SIM115 - kept open
-            self.processes[service] = subprocess.Popen(
-                [str(BIN / "airflow"), *service.split()],
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: stopped with its children
-            )
+            self.start_command(service, [str(BIN / "airflow"), *service.split()])
+
+    def start_command(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
+        (self.home / "process-logs").mkdir(parents=True, exist_ok=True)
+        log = open(self.home / "process-logs" / f"{name}.log", "w")  # noqa: SIM115 - kept open
+        self.processes[name] = subprocess.Popen(
+            command,
+            env=env or self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped with its children
+        )
 
     def stop(self) -> None:
         """Stop every process started, by its process group id: TERM, then KILL after 30 s."""
@@ -156,7 +161,7 @@ class AirflowCluster:
     def token(self) -> str:
         """A JWT from the auth manager's login endpoint, as a production client gets one."""
         if self._token is None:
-            user, password = ADMIN
+            user, password = self.admin
             answer = self.request("POST", "/auth/token", {"username": user, "password": password}, False)
             self._token = answer["access_token"]
         return self._token

@@ -19,6 +19,7 @@ SECRETS = {
     "DIASPORA_BI_PASSWORD": "test-bi",
     "METABASE_ADMIN_PASSWORD": "test-metabase",
     "DIASPORA_SURVEY_SALT": "test-salt",
+    "AIRFLOW_ADMIN_PASSWORD": "test-admin-password",
 }
 AIRFLOW_SERVICES = {
     "airflow-init",
@@ -26,6 +27,7 @@ AIRFLOW_SERVICES = {
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
+    "airflow-worker",
 }
 
 
@@ -58,7 +60,7 @@ def test_compose_file_is_valid_and_complete():
     assert rendered.returncode == 0, rendered.stderr
     config = yaml.safe_load(rendered.stdout)
     services = config["services"]
-    assert AIRFLOW_SERVICES | {"airflow-db", "warehouse"} <= set(services)
+    assert AIRFLOW_SERVICES | {"airflow-db", "warehouse", "redis"} <= set(services)
     commands = {name: " ".join(services[name]["command"]) for name in AIRFLOW_SERVICES}
     assert commands["airflow-apiserver"] == "airflow api-server"
     assert commands["airflow-dag-processor"] == "airflow dag-processor"
@@ -69,6 +71,8 @@ def test_compose_file_is_valid_and_complete():
         assert env["DIASPORA_WAREHOUSE_URL"].startswith("postgresql+psycopg://diaspora:")
         assert "@warehouse:5432/diaspora" in env["DIASPORA_WAREHOUSE_URL"]
         assert env["DIASPORA_SURVEY_SALT"] == "test-salt", name
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:@redis:6379/0", name
         # Compose v1 renders "host:target:mode", v2 a mapping; either way a host folder (bind mount).
         mounts = [
             v if isinstance(v, dict) else dict(zip(("source", "target"), v.split(":")[:2], strict=True))
@@ -81,8 +85,11 @@ def test_compose_file_is_valid_and_complete():
             assert (
                 services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
             )
-    for name in ("airflow-db", "warehouse"):
+    for name in ("airflow-db", "warehouse", "redis"):
         assert "healthcheck" in services[name]
+    init = " ".join(services["airflow-init"]["command"])
+    for step in ("airflow db migrate", "airflow users create", "diaspora migrate", "diaspora pool"):
+        assert step in init
 
 
 def test_compose_refuses_to_start_without_secrets():
