@@ -66,10 +66,20 @@ def test_bi_role_reads_reporting_and_nothing_else(postgres_url, make_settings):
                 "SELECT count(*) FROM reporting.remittances WHERE country_code = 'TJK'"
             ).fetchone()
             assert rows[0] == 9
+            for view in (
+                "indicator_values",
+                "diaspora_profile",
+                "refugee_population",
+                "areas",
+                "country_groups",
+            ):
+                bi.execute(f"SELECT * FROM reporting.{view} LIMIT 1").fetchall()  # every kind of view reads
             for forbidden in (
                 "SELECT * FROM dw.fact_indicator_value",
                 "SELECT * FROM etl.load_run",
                 "SELECT * FROM dw.dim_source_release",
+                "SELECT * FROM mart.remittances",  # the layer behind the views: through them only
+                "SELECT * FROM mart.current_indicator_value",
                 "CREATE TABLE staging.x (a int)",
                 "CREATE TABLE reporting.x (a int)",
                 "DELETE FROM etl.load_run",

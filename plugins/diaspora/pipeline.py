@@ -42,6 +42,7 @@ from diaspora.warehouse.load import (
     replace_release_rows,
     to_json_text,
 )
+from diaspora.warehouse.mart import in_country_order, refresh_after_load
 from diaspora.warehouse.reference import reference_fingerprint, sync_reference_data, synced_fingerprint
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,8 @@ def parse(landing_dir: str, settings: Settings | None = None) -> StepResult:
     manifest = Manifest.read(landing_dir)
     source = get_source(manifest.source)
     parsed = source.parse(manifest, settings)
+    fact_table = source.INFO.fact_table
+    parsed.frames[fact_table] = in_country_order(fact_table, parsed.frames[fact_table])
     parsed.write(_parsed_dir(settings, manifest))
     rows = len(parsed.frames[source.INFO.fact_table])
     return StepResult(manifest.source, landing_dir, rows, time.perf_counter() - started)
@@ -408,10 +411,15 @@ def load(
             fact["release_id"] = release_id
             counts.append(replace_release_rows(conn, info.fact_table, fact, release_id))
             loaded = counts[-1].landed
+            refreshed = refresh_after_load(conn, info.fact_table, release_id)
             message = (
                 f"Loaded release {release.release_label} into {info.fact_table}: {loaded:,} rows counted "
                 f"back ({fact['quality_flags'].notna().sum():,} flagged); "
                 + ", ".join(f"{c.table} {c.landed:,}" for c in counts[:-1])
+                + "; reporting layer refreshed in "
+                + f"{sum(r.seconds for r in refreshed):.2f} s ("
+                + ", ".join(f"{r.table} {r.rows:,}" for r in refreshed)
+                + ")"
             )
             record_load_run(
                 conn,
@@ -425,6 +433,7 @@ def load(
                 rows_loaded=loaded,
                 message=message,
                 table_counts=counts,
+                reporting_refresh={r.table: r.as_dict() for r in refreshed},
             )
     except Exception as exc:
         with engine.begin() as conn:

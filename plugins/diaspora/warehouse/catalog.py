@@ -93,7 +93,7 @@ def grant_bi_role(conn: sa.Connection, role: str, password: str) -> None:
     verb = "ALTER" if exists else "CREATE"
     quoted_password = _literal(password).replace("%", "%%")
     conn.exec_driver_sql(f"{verb} ROLE {role} LOGIN PASSWORD {quoted_password}")
-    for schema in ("staging", "dw", "etl", "public"):
+    for schema in ("staging", "dw", "etl", "mart", "public"):
         conn.exec_driver_sql(f"REVOKE ALL ON SCHEMA {schema} FROM {role}")
     conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA reporting TO {role}")
     conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO {role}")

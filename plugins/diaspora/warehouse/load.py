@@ -260,16 +260,19 @@ def record_load_run(
     rows_loaded: int | None = None,
     message: str | None = None,
     table_counts: Iterable[TableCount] = (),
+    reporting_refresh: dict[str, dict] | None = None,
 ) -> None:
-    """One ``etl.load_run`` row; ``rows_loaded`` and ``table_counts`` are counts read back."""
+    """One ``etl.load_run`` row; ``rows_loaded`` and ``table_counts`` are counts read back;
+    ``reporting_refresh`` says what the load refreshed in the reporting layer (rows, seconds)."""
     counts = {c.table: c.as_dict() for c in table_counts}
     conn.execute(
         sa.text(
             "INSERT INTO etl.load_run (source, dag_id, run_id, release_id, release_label,"
             " content_sha256, status, rows_in, rows_loaded, started_at, finished_at, message,"
-            " table_counts)"
+            " table_counts, reporting_refresh)"
             " VALUES (:source, :dag_id, :run_id, :release_id, :release_label, :content_sha256,"
-            " :status, :rows_in, :rows_loaded, :started_at, :finished_at, :message, :table_counts)"
+            " :status, :rows_in, :rows_loaded, :started_at, :finished_at, :message, :table_counts,"
+            " :reporting_refresh)"
         ),
         {
             "source": source,
@@ -285,6 +288,7 @@ def record_load_run(
             "finished_at": datetime.now(UTC),
             "message": message,
             "table_counts": to_json_text(counts) if counts else None,
+            "reporting_refresh": to_json_text(reporting_refresh) if reporting_refresh else None,
         },
     )
 

@@ -18,10 +18,13 @@ from diaspora.countries import REFERENCE_DIR, country_groups, country_table, spe
 from diaspora.health import health_frame
 from diaspora.registry import registry_frames
 from diaspora.warehouse.load import bulk_insert, merge
+from diaspora.warehouse.mart import refresh_all
 
 
 def sync_reference_data(engine: sa.Engine, source_health_file: Path) -> dict[str, int]:
-    """Upsert countries, UN and special areas, source health; replace group memberships and the registry."""
+    """Upsert countries, UN and special areas, source health; replace group memberships and the
+    registry; rebuild the reporting layer, which reads them (names, memberships), in the same
+    transaction."""
     countries = pd.concat([country_table(), un_area_rows(), special_areas()], ignore_index=True)
     groups, members = country_groups()
     with engine.begin() as conn:
@@ -40,6 +43,8 @@ def sync_reference_data(engine: sa.Engine, source_health_file: Path) -> dict[str
             sa.text("INSERT INTO etl.reference_sync (fingerprint, synced_at) VALUES (:f, :t)"),
             {"f": reference_fingerprint(source_health_file), "t": datetime.now(UTC)},
         )
+        for refreshed in refresh_all(conn):
+            merged[refreshed.table] = refreshed.rows
     return merged
 
 
