@@ -7,6 +7,11 @@ ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
     AIRFLOW_HOME=/opt/airflow \
     PYTHONUNBUFFERED=1
 
+# Chromium prints the factsheets' PDFs (plugins/diaspora/printing.py).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN pip install --no-cache-dir uv \
  && useradd --create-home --uid 50000 airflow \
  && mkdir -p /opt/airflow /opt/diaspora-data \

@@ -1,8 +1,8 @@
 """Airflow DAG ``diaspora_reporting``: the diaspora factsheets, after any source loads new data.
 
 Scheduled on the Assets the source DAGs emit (not on a clock): renders, for each configured
-country (DIASPORA_FACTSHEET_COUNTRIES), a static HTML profile with the same figures as JSON and
-CSV under <DIASPORA_DATA_DIR>/factsheets/.
+country (DIASPORA_FACTSHEET_COUNTRIES, or ``all``), a static HTML profile with its A4 PDF and the
+same figures as JSON and CSV, and an index page, under <DIASPORA_DATA_DIR>/factsheets/.
 """
 
 from airflow.sdk import DAG, task
@@ -18,7 +18,8 @@ with DAG(
 
     @task(pool=WAREHOUSE_POOL)
     def render_factsheets() -> dict:
-        """One factsheet per configured country, read from the reporting views."""
+        """One factsheet (HTML, PDF, JSON, CSV) per configured country and an index page, read
+        from the reporting views."""
         from diaspora.factsheet import render_all
         from diaspora.settings import get_settings
 

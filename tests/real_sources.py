@@ -282,6 +282,16 @@ class WorldBankApi:
         self._country_rows = [self._country_row(entity) for entity in self.entities]
         self._cache: dict[tuple[str, int, int], list[dict]] = {}
         self._lock = threading.Lock()
+        self.lastupdated = LASTUPDATED
+
+    def publish_revision(self, lastupdated: str, values: dict[tuple[str, str, int], float]) -> None:
+        """Serve a later release: ``lastupdated`` and the (indicator, ISO3, year) ``values`` changed
+        (a SYNTHETIC revision of the real figures, as the World Bank restates past years)."""
+        with self._lock:
+            for (code, iso3, year), value in values.items():
+                self._values[code][(iso3, year)] = value
+            self.lastupdated = lastupdated
+            self._cache.clear()
 
     @staticmethod
     def _entities(data: RealData) -> list[Entity]:
@@ -380,7 +390,7 @@ class WorldBankApi:
             "per_page": per_page,
             "total": len(rows),
             "sourceid": "2",
-            "lastupdated": LASTUPDATED,
+            "lastupdated": self.lastupdated,
         }
         return [meta, chunk]
 

@@ -42,6 +42,9 @@ def test_a_successful_demo_prints_only_progress_and_the_report(tmp_path):
     assert (
         "Tajikistan         2023          4,633.8           38.4       12,060.6" in output
     )  # real WDI figures
-    assert "factsheets/TJK/factsheet.html" in output
+    assert "factsheets/TJK/factsheet.html" in output and "factsheets/index.html" in output
+    factsheets = tmp_path / "data" / "factsheets"
+    assert (factsheets / "TJK" / "factsheet.pdf").read_bytes().startswith(b"%PDF")  # the print version
+    assert 'href="TJK/factsheet.pdf"' in (factsheets / "index.html").read_text()
     lines = [line for line in output.splitlines() if line.strip()]
     assert len(lines) < 90, "\n".join(lines)

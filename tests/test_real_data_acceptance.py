@@ -11,6 +11,8 @@ to the unit for counts and US$, to 0.01 percentage points for ratios.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -18,8 +20,10 @@ import pytest
 import sqlalchemy as sa
 
 from diaspora.warehouse.engine import get_engine
+from tests.conftest import ROOT
 from tests.dag_helpers import load_dag, states
 from tests.real_sources import (
+    LASTUPDATED,
     WB_AGGREGATES,
     WB_INDICATORS,
     RealSourcesServer,
@@ -28,6 +32,7 @@ from tests.real_sources import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.acceptance]
+ARTIFACTS = ROOT / "test-artifacts"
 
 COUNTRIES = [
     "TJK",  # Asia: the first country studied
@@ -173,7 +178,7 @@ def loaded(request, real_server, airflow_db, make_settings, tmp_path, alert_webh
     return url, alert_webhook.received
 
 
-def test_every_source_loads_all_countries_completely_and_correctly(loaded, expected, real_server):
+def test_every_source_loads_all_countries_completely_and_correctly(loaded, expected, real_server, tmp_path):
     url, alerts = loaded
     _check_row_counts(url, expected, real_server)
     _check_remittances(url, expected["remittances"])
@@ -181,6 +186,10 @@ def test_every_source_loads_all_countries_completely_and_correctly(loaded, expec
     _check_group_shares(url, expected["groups"])
     _check_refugees(url, expected["refugees"], expected["refugee_totals"])
     _check_codes_and_warnings(url, alerts, expected["above_100"])
+    _check_reporting_layer(url)
+    if url.startswith("duckdb"):  # the pages are the same on both engines: drawn once
+        _check_factsheets(tmp_path)
+    _check_a_second_release_refreshes_the_reporting_layer(url, real_server, expected["remittances"])
 
 
 def _check_row_counts(url: str, expected: dict, server: RealSourcesServer) -> None:
@@ -344,3 +353,115 @@ def _check_codes_and_warnings(url: str, alerts: list[dict], above_100: int) -> N
     assert shares["unexpected_count"] == above_100
     assert shares["rows"][0][0] == "LSO · BX.TRF.PWKR.DT.GD.ZS · 1990"
     assert not [a for a in alerts if a["severity"] == "error"]
+
+
+# --- the reporting layer and the factsheets at full size ---------------------------------------
+
+
+def _check_reporting_layer(url: str) -> None:
+    """Every load refreshed its tables of the layer in its transaction and recorded what it wrote;
+    the row-level views show each fact row of the one current release once."""
+    refreshed = {
+        source: json.loads(text)
+        for source, text in _rows(
+            url, "SELECT source, reporting_refresh FROM etl.load_run WHERE status = 'success'"
+        )
+    }
+    written_by = {
+        "mart.remittances": "worldbank_indicators",
+        "mart.emigrants_by_destination": "undesa_migrant_stock",
+        "mart.emigrants_in_group": "undesa_migrant_stock",
+        "mart.diaspora_profile": "undesa_migrant_stock",  # loaded after the World Bank: its count stands
+        "mart.refugees": "unhcr_refugees",
+    }
+    for table, source in written_by.items():
+        counted = _rows(url, f"SELECT count(*) FROM {table}")[0][0]
+        assert counted > 0 and counted == refreshed[source][table]["rows"], (
+            table,
+            counted,
+            refreshed[source],
+        )
+    for view, fact in (
+        ("indicator_values", "dw.fact_indicator_value"),
+        ("migrant_stock", "dw.fact_migrant_stock"),
+        ("refugee_population", "dw.fact_refugee_population"),
+    ):
+        assert (
+            _rows(url, f"SELECT count(*) FROM reporting.{view}")[0][0]
+            == _rows(url, f"SELECT count(*) FROM {fact}")[0][0]
+        )
+
+
+def _check_factsheets(folder) -> None:
+    """Tajikistan, India (the largest diaspora) and Tokelau (688 emigrants, no remittance or refugee
+    figure) drawn by Chromium: no empty chart, no overlapping text, the charts' own texts read right;
+    screenshots kept in test-artifacts/; the A4 PDFs hold the figures."""
+    from diaspora.factsheet import render_countries
+    from diaspora.settings import get_settings
+    from tests.browser import body_attribute, chart_texts, laid_out_dom, pdf_pages_and_text, screenshot
+
+    settings = get_settings().model_copy(update={"data_dir": folder})
+    result = render_countries(settings, ["TJK", "IND", "TKL"], workers=2)
+    assert result["countries"] == 3 and result["pdfs"] == 3, result
+    ARTIFACTS.mkdir(exist_ok=True)
+    for country in ("TJK", "IND", "TKL"):
+        page = folder / "factsheets" / country / "factsheet.html"
+        dom = laid_out_dom(page)
+        assert body_attribute(dom, "data-visible-charts") == "3", country
+        assert body_attribute(dom, "data-empty-charts") == "", country
+        assert body_attribute(dom, "data-text-overlaps") == "", country
+        screenshot(page, ARTIFACTS / f"factsheet_{country}.png")
+        pages, text, sizes = pdf_pages_and_text(page.with_suffix(".pdf"))
+        assert 2 <= pages <= 4 and all(abs(w - 595.9) < 2 and abs(h - 842.9) < 2 for w, h in sizes), country
+        assert f"Diaspora profile: {_rows_name(country)}" in text, country
+    tajikistan = laid_out_dom(folder / "factsheets" / "TJK" / "factsheet.html")
+    trend = chart_texts(tajikistan, "remittances_trend")
+    assert {"2004", "2010", "2016", "2022"} <= set(trend) and "4.0 bn" in trend  # plain years, US$ in bn
+    top = chart_texts(tajikistan, "top_destinations")
+    assert {"Russia", "Ukraine", "Kazakhstan"} <= set(top) and "415,676" in top  # the data folder's README
+    india = chart_texts(laid_out_dom(folder / "factsheets" / "IND" / "factsheet.html"), "top_destinations")
+    assert {"United Arab Emirates", "United States", "Saudi Arabia"} <= set(india)
+    tokelau = laid_out_dom(folder / "factsheets" / "TKL" / "factsheet.html")
+    assert "Remittances: not available" in chart_texts(tokelau, "remittances_trend")
+    shown = dict(re.findall(r'data-figure="(\w+)" data-value="([^"]*)"', tokelau))
+    assert shown["remittances_received_usd"] == "" and float(shown["emigrants"]) > 0
+
+
+def _rows_name(country: str) -> str:
+    return {"TJK": "Tajikistan", "IND": "India", "TKL": "Tokelau"}[country]
+
+
+def _check_a_second_release_refreshes_the_reporting_layer(
+    url: str, server: RealSourcesServer, expected
+) -> None:
+    """A later World Bank release (SYNTHETIC revision: Tajikistan's 2023 remittances +10 %) reaches
+    the remittances and the diaspora profile through the layer; every other figure stays."""
+    real = expected.loc[("TJK", 2023), "usd"]
+    revised = round(real * 1.1)
+    server.worldbank.publish_revision("2025-12-16", {("BX.TRF.PWKR.CD.DT", "TJK", 2023): revised})
+    try:
+        dag_run = load_dag("worldbank_indicators").test(logical_date=datetime(2026, 10, 9, tzinfo=UTC))
+        assert str(dag_run.state) == "success", states(dag_run)
+    finally:
+        server.worldbank.publish_revision(LASTUPDATED, {("BX.TRF.PWKR.CD.DT", "TJK", 2023): real})
+    received = _rows(
+        url,
+        "SELECT remittances_received_usd, release_label FROM reporting.remittances"
+        " WHERE country_code = 'TJK' AND year = 2023",
+    )
+    assert [tuple(r) for r in received] == [(revised, "2025-12-16")]
+    profile = _rows(
+        url,
+        "SELECT DISTINCT remittances_received_usd, remittances_release FROM reporting.diaspora_profile"
+        " WHERE country_code = 'TJK'",
+    )
+    assert [tuple(r) for r in profile] == [(revised, "2025-12-16")]
+    others = _rows(
+        url,
+        "SELECT country_code, year, remittances_received_usd FROM reporting.remittances"
+        " WHERE country_code IN :codes AND remittances_received_usd IS NOT NULL",
+        codes=tuple(COUNTRIES),
+    )
+    unchanged = {(c, y): v for c, y, v in others if (c, y) != ("TJK", 2023) and y >= FIRST_YEAR}
+    assert len(unchanged) == len(expected) - 1
+    assert all(abs(v - expected.loc[key, "usd"]) < 0.5 for key, v in unchanged.items())

@@ -5,6 +5,7 @@ diaspora migrate             create or migrate the warehouse schema and sync ref
 diaspora pool                create or resize the Airflow pool of warehouse tasks
 diaspora run-dags [DAG ...]  run DAGs once in-process (dag.test), sources before reporting
 diaspora report              print the latest remittances per country
+diaspora factsheet --all     factsheets (HTML, PDF, JSON, CSV) of every country with data, and an index
 """
 
 from __future__ import annotations
@@ -85,10 +86,32 @@ def _report(args: argparse.Namespace) -> int:
     print(format_profiles(latest_profiles(settings)))
     print()
     print(format_survey_estimates(survey_estimates(settings)))
-    factsheets = sorted((settings.data_dir / "factsheets").glob("*/factsheet.html"))
+    folder = settings.data_dir / "factsheets"
+    factsheets = sorted(folder.glob("*/factsheet.html"))
     if factsheets:
-        print("\nFactsheets (HTML, with JSON and CSV beside them):")
+        print("\nFactsheets (HTML, with their PDF, JSON and CSV beside them):")
         print("\n".join(f"  {path}" for path in factsheets))
+        if (folder / "index.html").exists():
+            print(f"  index: {folder / 'index.html'}")
+    return 0
+
+
+def _factsheet(args: argparse.Namespace) -> int:
+    from diaspora.factsheet import render_countries
+
+    settings = get_settings()
+    if not args.all and not args.countries:
+        print("Name ISO3 codes (diaspora factsheet TJK KGZ) or --all.", file=sys.stderr)
+        return 2
+    countries = None if args.all else [c.upper() for c in args.countries]
+    result = render_countries(settings, countries, workers=args.workers, pdf=not args.no_pdf)
+    print(
+        f"{result['countries']} factsheets and {result['pdfs']} PDFs in {result['seconds']:.1f} s "
+        f"(read {result['read_s']:.1f} s, pages {result['pages_s']:.1f} s, PDFs {result['pdf_s']:.1f} s); "
+        f"index: {result['index']}"
+    )
+    if result["pdf_problem"]:
+        print(result["pdf_problem"], file=sys.stderr)
     return 0
 
 
@@ -184,6 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     surveys = commands.add_parser("survey-suites", help="write the GX suite of every survey definition")
     surveys.set_defaults(func=_survey_suites)
+
+    factsheet = commands.add_parser(
+        "factsheet", help="render factsheets (HTML, PDF, JSON, CSV) and their index from the reporting views"
+    )
+    factsheet.add_argument("countries", nargs="*", help="ISO3 codes")
+    factsheet.add_argument("--all", action="store_true", help="every country with data")
+    factsheet.add_argument("--workers", type=int, help="processes drawing pages (default: one per CPU)")
+    factsheet.add_argument("--no-pdf", action="store_true", help="HTML, JSON and CSV only")
+    factsheet.set_defaults(func=_factsheet)
 
     report = commands.add_parser("report", help="print the latest remittances per country")
     report.add_argument("--years", type=int, default=3, help="latest years per country")

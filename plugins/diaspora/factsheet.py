@@ -10,17 +10,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from diaspora.reporting import NOT_AVAILABLE, count, one_decimal, usd_millions
+from diaspora.reporting import NOT_AVAILABLE, count, one_decimal
 from diaspora.settings import PROJECT_ROOT, Settings
 from diaspora.warehouse.engine import fetch_dicts, get_engine
 
 TEMPLATE = PROJECT_ROOT / "plugins" / "diaspora" / "templates" / "factsheet.html.j2"
+INDEX_TEMPLATE = TEMPLATE.with_name("factsheet_index.html.j2")
+log = logging.getLogger(__name__)
 WDI = "World Bank, World Development Indicators"
 IMS = "UN DESA, International Migrant Stock"
 UNHCR = "UNHCR, Refugee Population Statistics"
@@ -52,7 +56,7 @@ class Formats:
 
     @staticmethod
     def usd(value: float | None) -> str:
-        return NOT_AVAILABLE if value is None else f"USD {usd_millions(value)} million"
+        return NOT_AVAILABLE if value is None else f"US$ {human_usd(value)}"
 
 
 def _one(conn: sa.Connection, sql: str, **params) -> dict | None:
@@ -60,61 +64,59 @@ def _one(conn: sa.Connection, sql: str, **params) -> dict | None:
     return dict(row._mapping) if row else None
 
 
-def _has_view(conn: sa.Connection, view: str) -> bool:
-    return bool(
-        _one(
-            conn,
-            "SELECT 1 AS x FROM information_schema.tables WHERE table_schema = 'reporting'"
-            " AND table_name = :v",
-            v=view,
-        )
-    )
-
-
-def collect(conn: sa.Connection, country: str, group: str) -> dict:
-    """Every figure of the factsheet of ``country`` (ISO3), from the reporting views."""
-    name = _one(conn, "SELECT name FROM dw.dim_country WHERE country_code = :c", c=country)
-    group_row = _one(conn, "SELECT name FROM dw.dim_country_group WHERE group_code = :g", g=group)
-    remit = (
-        _one(
-            conn,
-            "SELECT year, remittances_received_usd AS usd, remittances_received_pct_gdp AS pct,"
-            " release_label FROM reporting.remittances WHERE country_code = :c"
-            " AND remittances_received_usd IS NOT NULL ORDER BY year DESC LIMIT 1",
-            c=country,
-        )
-        or {}
-    )
-    trend = fetch_dicts(
+def countries_with_data(conn: sa.Connection) -> list[dict]:
+    """Every country or territory with an emigrant stock, a remittance or a refugee figure."""
+    return fetch_dicts(
         conn,
-        "SELECT year, remittances_received_usd AS usd FROM reporting.remittances"
-        " WHERE country_code = :c AND year >= 2000 AND remittances_received_usd IS NOT NULL"
+        "SELECT a.country_code, a.name FROM reporting.areas AS a"
+        " WHERE a.area_type IN ('country', 'territory') AND ("
+        "  EXISTS (SELECT 1 FROM reporting.diaspora_profile AS p"
+        "          WHERE p.country_code = a.country_code AND p.emigrants IS NOT NULL)"
+        "  OR EXISTS (SELECT 1 FROM reporting.remittances AS r"
+        "             WHERE r.country_code = a.country_code AND r.remittances_received_usd IS NOT NULL)"
+        "  OR EXISTS (SELECT 1 FROM reporting.refugees AS f WHERE f.country_code = a.country_code))"
+        " ORDER BY a.name",
+    )
+
+
+def _remittances(conn: sa.Connection, country: str) -> tuple[dict, list[dict]]:
+    """The latest year with remittances received, and the series since 2000."""
+    series = fetch_dicts(
+        conn,
+        "SELECT year, remittances_received_usd AS usd, remittances_received_pct_gdp AS pct, release_label"
+        " FROM reporting.remittances WHERE country_code = :c AND remittances_received_usd IS NOT NULL"
         " ORDER BY year",
         c=country,
     )
-    profile = (
-        _one(
-            conn,
-            "SELECT * FROM reporting.diaspora_profile WHERE country_code = :c"
-            " AND emigrants IS NOT NULL ORDER BY year DESC LIMIT 1",
-            c=country,
-        )
-        or {}
+    latest = series[-1] if series else {}
+    return latest, [{"year": r["year"], "usd": r["usd"]} for r in series if r["year"] >= 2000]
+
+
+def _profile(conn: sa.Connection, country: str) -> tuple[dict, list[dict]]:
+    """The latest year of the diaspora profile with emigrants, and the emigrant series."""
+    series = fetch_dicts(
+        conn, "SELECT * FROM reporting.diaspora_profile WHERE country_code = :c ORDER BY year", c=country
     )
-    year = profile.get("year")
-    in_group = {
-        r["sex"]: r
-        for r in fetch_dicts(
-            conn,
-            "SELECT sex, migrants, share_of_origin_total_pct AS pct, release_label"
-            " FROM reporting.emigrants_in_group"
-            " WHERE origin_code = :c AND group_code = :g AND year = :y",
-            c=country,
-            g=group,
-            y=year or -1,
-        )
-    }
-    top = fetch_dicts(
+    with_emigrants = [r for r in series if r["emigrants"] is not None]
+    latest = with_emigrants[-1] if with_emigrants else {}
+    stock = [{k: r[k] for k in ("year", "emigrants", "female_emigrants", "male_emigrants")} for r in series]
+    return latest, stock
+
+
+def _in_group(conn: sa.Connection, country: str, group: str, year: int | None) -> dict[str, dict]:
+    rows = fetch_dicts(
+        conn,
+        "SELECT sex, migrants, share_of_origin_total_pct AS pct, release_label"
+        " FROM reporting.emigrants_in_group WHERE origin_code = :c AND group_code = :g AND year = :y",
+        c=country,
+        g=group,
+        y=year or -1,
+    )
+    return {r["sex"]: r for r in rows}
+
+
+def _top_destinations(conn: sa.Connection, country: str, year: int | None) -> list[dict]:
+    return fetch_dicts(
         conn,
         "SELECT destination_code AS code, destination_name AS name, migrants"
         " FROM reporting.emigrants_by_destination WHERE origin_code = :c AND year = :y AND sex = 'both'"
@@ -122,38 +124,44 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
         c=country,
         y=year or -1,
     )
-    series = fetch_dicts(
-        conn,
-        "SELECT year, emigrants, female_emigrants, male_emigrants FROM reporting.diaspora_profile"
-        " WHERE country_code = :c ORDER BY year",
-        c=country,
+
+
+def _migrants(by_sex: dict[str, dict], sex: str) -> float | None:
+    return by_sex.get(sex, {}).get("migrants")
+
+
+def _share(part: float | None, whole: float | None) -> float | None:
+    return 100 * part / whole if whole and part is not None else None
+
+
+def collect(conn: sa.Connection, country: str, group: str) -> dict:
+    """Every figure of the factsheet of ``country`` (ISO3), from the ``reporting`` views only."""
+    area = _one(conn, "SELECT name FROM reporting.areas WHERE country_code = :c", c=country)
+    group_row = _one(
+        conn, "SELECT max(group_name) AS name FROM reporting.country_groups WHERE group_code = :g", g=group
     )
-    refugees = {}
-    if _has_view(conn, "refugees"):  # the UNHCR source adds this view
-        refugees = (
-            _one(
-                conn,
-                "SELECT * FROM reporting.refugees WHERE country_code = :c ORDER BY year DESC LIMIT 1",
-                c=country,
-            )
-            or {}
+    remit, trend = _remittances(conn, country)
+    profile, series = _profile(conn, country)
+    year = profile.get("year")
+    in_group = _in_group(conn, country, group, year)
+    refugees = (
+        _one(
+            conn,
+            "SELECT * FROM reporting.refugees WHERE country_code = :c ORDER BY year DESC LIMIT 1",
+            c=country,
         )
+        or {}
+    )
     stock_release = profile.get("stock_release")
-    both, female = in_group.get("both", {}), in_group.get("female", {})
-    group_female_pct = (
-        100 * female["migrants"] / both["migrants"]
-        if both.get("migrants") and female.get("migrants") is not None
-        else None
-    )
-    group_male = in_group.get("male", {})
-    group_male_pct = (
-        100 * group_male["migrants"] / both["migrants"]
-        if both.get("migrants") and group_male.get("migrants") is not None
-        else None
-    )
+    both = in_group.get("both", {})
 
     def stock(value, unit="persons"):
         return Figure(value, unit, year, IMS, stock_release)
+
+    def unhcr(key: str) -> Figure:
+        return Figure(
+            refugees.get(key), "persons", refugees.get("year"), UNHCR, refugees.get("release_label")
+        )
 
     figures = {
         "remittances_received_usd": Figure(
@@ -174,36 +182,14 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
         "male_pct": stock(profile.get("male_pct"), "%"),
         "group_emigrants": stock(both.get("migrants")),
         "group_pct_of_emigrants": stock(both.get("pct"), "%"),
-        "group_female_pct": stock(group_female_pct, "%"),
-        "group_male_pct": stock(group_male_pct, "%"),
-        "refugees_from": Figure(
-            refugees.get("refugees_from"),
-            "persons",
-            refugees.get("year"),
-            UNHCR,
-            refugees.get("release_label"),
+        "group_female_pct": stock(
+            _share(in_group.get("female", {}).get("migrants"), both.get("migrants")), "%"
         ),
-        "asylum_seekers_from": Figure(
-            refugees.get("asylum_seekers_from"),
-            "persons",
-            refugees.get("year"),
-            UNHCR,
-            refugees.get("release_label"),
-        ),
-        "refugees_hosted": Figure(
-            refugees.get("refugees_hosted"),
-            "persons",
-            refugees.get("year"),
-            UNHCR,
-            refugees.get("release_label"),
-        ),
-        "stateless_hosted": Figure(
-            refugees.get("stateless_hosted"),
-            "persons",
-            refugees.get("year"),
-            UNHCR,
-            refugees.get("release_label"),
-        ),
+        "group_male_pct": stock(_share(in_group.get("male", {}).get("migrants"), both.get("migrants")), "%"),
+        "refugees_from": unhcr("refugees_from"),
+        "asylum_seekers_from": unhcr("asylum_seekers_from"),
+        "refugees_hosted": unhcr("refugees_hosted"),
+        "stateless_hosted": unhcr("stateless_hosted"),
     }
     engagement = fetch_dicts(
         conn,
@@ -216,12 +202,12 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
     quality = fetch_dicts(conn, "SELECT source, last_success_at FROM reporting.data_quality ORDER BY source")
     return {
         "country_code": country,
-        "country_name": name["name"] if name else country,
+        "country_name": area["name"] if area else country,
         "group_code": group,
-        "group_name": group_row["name"] if group_row else group,
+        "group_name": group_row["name"] if group_row and group_row["name"] else group,
         "figures": figures,
         "remittances_trend": trend,
-        "top_destinations": top,
+        "top_destinations": _top_destinations(conn, country, year),
         "emigrant_stock": series,
         "institutions": [e for e in engagement if e["item_type"] == "institution"],
         "organisations": [e for e in engagement if e["item_type"] == "organisation"],
@@ -245,22 +231,43 @@ def collect(conn: sa.Connection, country: str, group: str) -> dict:
 # --- charts ---------------------------------------------------------------------------------------
 
 
+def human_count(value: float, _position: object = None) -> str:
+    """Persons for people: 415,676."""
+    return f"{value:,.0f}"
+
+
+def human_usd(value: float, _position: object = None) -> str:
+    """US$ for people: 4.6 bn, 850 m, 12,000."""
+    size = abs(value)
+    if size >= 1e9:
+        return f"{value / 1e9:,.1f} bn"
+    if size >= 1e6:
+        return f"{value / 1e6:,.0f} m" if size >= 1e8 else f"{value / 1e6:,.1f} m"
+    return f"{value:,.0f}"
+
+
+def plain_year(value: float, _position: object = None) -> str:
+    """A year as printed: 2015, never 2,015."""
+    return f"{value:.0f}"
+
+
 def _svg(draw) -> str:  # noqa: ANN001 - a function drawing on an Axes
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
 
-    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: crisp and searchable
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: readable, searchable, testable
+    matplotlib.rcParams["svg.hashsalt"] = "diaspora"  # the same figures give the same SVG
     fig, ax = plt.subplots(figsize=(7.0, 2.6), dpi=100)
     try:
         draw(ax)
-        thousands = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:,.0f}")
-        ax.xaxis.set_major_formatter(thousands)  # thousands separators on the axes too
-        ax.yaxis.set_major_formatter(thousands)
         ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
+        ax.tick_params(axis="x", pad=6)  # year labels clear of the value axis's "0"
+        # Fixed margins, the left one sized to the longest label: tight_layout took a third of
+        # the time of drawing a chart, which counts when every country gets a factsheet.
+        longest = max((len(label.get_text()) for label in ax.get_yticklabels()), default=6)
+        fig.subplots_adjust(left=min(0.42, (7.5 * longest + 45) / 700), right=0.97, top=0.95, bottom=0.2)
         out = io.StringIO()
         fig.savefig(out, format="svg")
     finally:
@@ -269,10 +276,28 @@ def _svg(draw) -> str:  # noqa: ANN001 - a function drawing on an Axes
     return svg[svg.index("<svg") :]
 
 
+def _years_axis(ax) -> None:  # noqa: ANN001
+    import matplotlib.ticker
+
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=8))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(plain_year))
+
+
+def _value_axis(axis, formatter, bins: int = 6) -> None:  # noqa: ANN001
+    import matplotlib.ticker
+
+    axis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=bins))
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(formatter))
+
+
 def _no_data(ax, what: str) -> None:  # noqa: ANN001
     ax.text(0.5, 0.5, f"{what}: not available", ha="center", va="center", transform=ax.transAxes)
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def _short(name: str, width: int = 26) -> str:
+    return name if len(name) <= width else name[: width - 1].rstrip() + "…"
 
 
 def charts(facts: dict) -> dict[str, str]:
@@ -280,25 +305,52 @@ def charts(facts: dict) -> dict[str, str]:
         rows = facts["remittances_trend"]
         if not rows:
             return _no_data(ax, "Remittances")
-        ax.plot([r["year"] for r in rows], [r["usd"] / 1e6 for r in rows], marker="o", color="#1f6fb2")
-        ax.set_ylabel("USD million")
+        ax.plot(
+            [r["year"] for r in rows], [r["usd"] for r in rows], marker="o", color="#1f6fb2", gid="data-usd"
+        )
+        ax.set_ylabel("US$")
+        ax.set_ylim(bottom=0)
+        _years_axis(ax)
+        _value_axis(ax.yaxis, human_usd)
 
     def top(ax):
-        rows = facts["top_destinations"]
+        rows = facts["top_destinations"][::-1]  # largest at the top
         if not rows:
             return _no_data(ax, "Destinations")
-        ax.barh([r["name"] for r in rows][::-1], [r["migrants"] for r in rows][::-1], color="#2c8c6a")
+        bars = ax.barh([_short(r["name"]) for r in rows], [r["migrants"] for r in rows], color="#2c8c6a")
+        for bar in bars:
+            bar.set_gid("data-bar")
+        ax.bar_label(bars, labels=[human_count(r["migrants"]) for r in rows], padding=3, fontsize=8)
+        ax.set_xlim(0, max(r["migrants"] for r in rows) * 1.22)  # room for the labels
         ax.set_xlabel("emigrants")
+        _value_axis(ax.xaxis, human_count, bins=4)
 
     def stock(ax):
         rows = [r for r in facts["emigrant_stock"] if r["emigrants"] is not None]
         if not rows:
             return _no_data(ax, "Emigrant stock")
         years = [r["year"] for r in rows]
-        ax.plot(years, [r["female_emigrants"] for r in rows], marker="o", label="women", color="#b2451f")
-        ax.plot(years, [r["male_emigrants"] for r in rows], marker="o", label="men", color="#1f6fb2")
+        ax.plot(
+            years,
+            [r["female_emigrants"] for r in rows],
+            marker="o",
+            label="women",
+            color="#b2451f",
+            gid="data-women",
+        )
+        ax.plot(
+            years,
+            [r["male_emigrants"] for r in rows],
+            marker="o",
+            label="men",
+            color="#1f6fb2",
+            gid="data-men",
+        )
         ax.set_ylabel("emigrants")
-        ax.legend(frameon=False)
+        ax.set_ylim(bottom=0)
+        ax.legend(frameon=False, loc="lower right")
+        _years_axis(ax)
+        _value_axis(ax.yaxis, human_count)
 
     return {"remittances_trend": _svg(trend), "top_destinations": _svg(top), "emigrant_stock": _svg(stock)}
 
@@ -338,11 +390,92 @@ def write_factsheet(facts: dict, directory: Path) -> dict[str, str]:
     return {"html": str(html_path), "json": str(json_path), "csv": str(csv_path)}
 
 
-def render_all(settings: Settings) -> dict[str, dict[str, str]]:
-    """Factsheets of every configured country under ``<data_dir>/factsheets/<ISO3>/``."""
-    written = {}
+def _render_one(job: tuple[dict, str]) -> dict[str, str]:
+    facts, directory = job
+    return write_factsheet(facts, Path(directory))
+
+
+def render_countries(
+    settings: Settings, countries: list[str] | None = None, workers: int | None = None, pdf: bool = True
+) -> dict:
+    """Factsheets under ``<data_dir>/factsheets/<ISO3>/``, an index page, and a PDF beside each page.
+
+    ``countries``: ISO3 codes, or None for every country with data. Figures are read in this
+    process (quick queries on the reporting layer); the pages, whose charts cost most of the time,
+    are drawn by ``workers`` processes; the PDFs are printed by one Chromium. Without Chromium the
+    pages and the index are written and the result says why there is no PDF.
+    """
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    started = time.perf_counter()
+    folder = settings.data_dir / "factsheets"
     with get_engine(settings.warehouse_url).connect() as conn:
-        for country in settings.factsheet_country_codes:
-            facts = collect(conn, country, settings.factsheet_group)
-            written[country] = write_factsheet(facts, settings.data_dir / "factsheets" / country)
-    return written
+        every = countries_with_data(conn)
+        names = {row["country_code"]: row["name"] for row in every}
+        codes = countries if countries is not None else [row["country_code"] for row in every]
+        facts = [collect(conn, code, settings.factsheet_group) for code in codes]
+    timings = {"read_s": time.perf_counter() - started}
+    jobs = [(f, str(folder / f["country_code"])) for f in facts]
+    workers = workers or min(len(jobs), os.cpu_count() or 1) or 1
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            written = list(pool.map(_render_one, jobs, chunksize=4))
+    else:
+        written = [_render_one(job) for job in jobs]
+    pages = dict(zip(codes, written, strict=True))
+    index = write_index(folder, facts, names)
+    timings["pages_s"] = time.perf_counter() - started - timings["read_s"]
+    result = {"countries": len(pages), "index": str(index), "pdfs": 0, "pdf_problem": None}
+    if pdf:
+        from diaspora.printing import ChromiumMissing, print_pdfs
+
+        try:
+            printed = print_pdfs([Path(p["html"]) for p in pages.values()])
+            for paths in pages.values():
+                paths["pdf"] = str(Path(paths["html"]).with_suffix(".pdf"))
+            result["pdfs"] = len(printed)
+        except ChromiumMissing as missing:
+            log.warning("%s", missing)
+            result["pdf_problem"] = str(missing)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    timings["pdf_s"] = result["seconds"] - timings["read_s"] - timings["pages_s"]
+    result |= {name: round(value, 2) for name, value in timings.items()}
+    log.info(
+        "Factsheets: %s countries, %s PDFs, index %s, in %.1f s",
+        result["countries"],
+        result["pdfs"],
+        index,
+        result["seconds"],
+    )
+    return result
+
+
+def write_index(folder: Path, facts: list[dict], names: dict[str, str]) -> Path:
+    """``index.html``: every factsheet with its headline figures and links to the page and its PDF."""
+    import jinja2
+
+    rows = sorted(
+        (
+            {
+                "code": f["country_code"],
+                "name": f["country_name"] or names.get(f["country_code"], f["country_code"]),
+                "emigrants": f["figures"]["emigrants"],
+                "remittances": f["figures"]["remittances_received_usd"],
+            }
+            for f in facts
+        ),
+        key=lambda row: row["name"],
+    )
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = environment.from_string(INDEX_TEMPLATE.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "index.html"
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    path.write_text(template.render(rows=rows, fmt=Formats, generated_at=generated))
+    return path
+
+
+def render_all(settings: Settings) -> dict:
+    """The factsheets of ``DIASPORA_FACTSHEET_COUNTRIES`` (``all``: every country with data)."""
+    return render_countries(settings, settings.factsheet_country_codes or None)

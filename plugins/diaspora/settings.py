@@ -110,7 +110,8 @@ class Settings(BaseSettings):
         default=None, description="Password of the BI role; the role is created or updated when this is set."
     )
     factsheet_countries: str = Field(
-        default="TJK,KAZ,KGZ,TKM,UZB", description="ISO3 codes of the countries that get a factsheet."
+        default="TJK,KAZ,KGZ,TKM,UZB",
+        description="ISO3 codes of the countries that get a factsheet, or all (every country with data).",
     )
     factsheet_group: str = Field(
         default="EEA", description="Country group shown on factsheets (a group code)."
@@ -167,6 +168,9 @@ class Settings(BaseSettings):
 
     @property
     def factsheet_country_codes(self) -> list[str]:
+        """ISO3 codes of the factsheets to render; empty for ``all`` (every country with data)."""
+        if self.factsheet_countries.strip().lower() == "all":
+            return []
         return [c.strip().upper() for c in self.factsheet_countries.split(",") if c.strip()]
 
     @property
