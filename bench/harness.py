@@ -130,7 +130,7 @@ def run_step(source_key: str, step: str, landing_dir: str) -> dict:
             "baseline_rss_mb": baseline,
         }
     elif step == "reporting":
-        rows = len(render_all(settings))  # factsheets written
+        rows = render_all(settings)["countries"]  # factsheets written
     else:
         raise ValueError(f"unknown step {step}")
     elapsed = time.perf_counter() - started

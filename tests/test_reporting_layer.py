@@ -181,3 +181,64 @@ def test_the_migrate_step_builds_the_layer_of_a_warehouse_loaded_before_it(
     assert rows(warehouse_url, "SELECT count(*) FROM reporting.remittances")[0][0] == 0
     pipeline.prepare_warehouse(make_settings(warehouse_url=warehouse_url))
     assert remittances(warehouse_url, "TJK", 2023) == (TAJIKISTAN_2023, "2026-07-01")
+
+
+@pytest.mark.postgres
+def test_loads_of_two_sources_at_once_refresh_the_shared_table_once_each(
+    postgres_url, make_settings, monkeypatch
+):
+    """On PostgreSQL the World Bank and UN DESA loads run at the same time (pool slots) and both
+    rebuild mart.diaspora_profile: each refresh must wait for the other, not add to it."""
+    import threading
+    import time
+
+    real_refresh = mart.refresh_table
+
+    def slow_commit(conn, table):  # keeps the transaction open after rewriting the shared table
+        refreshed = real_refresh(conn, table)
+        if table == "mart.diaspora_profile":
+            time.sleep(1.5)
+        return refreshed
+
+    monkeypatch.setattr(mart, "refresh_table", slow_commit)
+
+    from tests.test_factsheet import SNAPSHOTS
+
+    settings = make_settings(warehouse_url=postgres_url, **SNAPSHOTS)
+    pipeline.prepare_warehouse(settings)
+    landings = {}
+    for source in ("worldbank_indicators", "undesa_migrant_stock"):
+        landings[source] = pipeline.extract(source, settings)
+        pipeline.parse(landings[source], settings)
+        pipeline.validate(landings[source], settings)
+        pipeline.load(landings[source], settings)  # the layer holds rows; now both load again at once
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def load(landing: str) -> None:
+        start.wait()
+        try:
+            pipeline.load(landing, settings)
+        except BaseException as exc:  # reported below, with the other thread's outcome
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load, args=(landing,)) for landing in landings.values()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    total, keys = rows(
+        postgres_url,
+        "SELECT count(*), count(DISTINCT country_code || CAST(year AS VARCHAR)) FROM mart.diaspora_profile",
+    )[0]
+    computed = rows(postgres_url, f"SELECT count(*) FROM ({mart.definition('mart.diaspora_profile')}) AS d")[
+        0
+    ][0]
+    assert total == keys == computed == 8  # Tajikistan and its neighbours in the sample: 8 years of stock
+    tajikistan = rows(
+        postgres_url,
+        "SELECT remittances_received_usd FROM reporting.diaspora_profile"
+        " WHERE country_code = 'TJK' AND year = 2024",
+    )
+    assert [r[0] for r in tajikistan] == [TAJIKISTAN_2023]  # both sources' figures in one row
