@@ -255,7 +255,8 @@ def bench_factsheets(env: dict[str, str]) -> dict:
     output = _diaspora(["factsheet", "--all"], env)
     seconds = time.perf_counter() - started
     pdfs = len(list(Path(env["DIASPORA_DATA_DIR"], "factsheets").glob("*/factsheet.pdf")))
-    return {"command_s": seconds, "summary": output.strip().splitlines()[-1], "pdfs_on_disk": pdfs}
+    summary = output.strip().splitlines()[-1].split("; index:")[0]  # no machine path in the results
+    return {"command_s": seconds, "summary": summary, "pdfs_on_disk": pdfs}
 
 
 def markdown(results: dict) -> str:
