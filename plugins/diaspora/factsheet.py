@@ -356,22 +356,10 @@ def charts(facts: dict) -> dict[str, str]:
         if not rows:
             return _no_data(ax, "Emigrant stock")
         years = [r["year"] for r in rows]
-        ax.plot(
-            years,
-            [r["female_emigrants"] for r in rows],
-            marker="o",
-            label="women",
-            color="#b2451f",
-            gid="data-women",
-        )
-        ax.plot(
-            years,
-            [r["male_emigrants"] for r in rows],
-            marker="o",
-            label="men",
-            color="#1f6fb2",
-            gid="data-men",
-        )
+        series = (("female_emigrants", "women", "#b2451f"), ("male_emigrants", "men", "#1f6fb2"))
+        for column, label, colour in series:
+            values = [r[column] for r in rows]
+            ax.plot(years, values, marker="o", label=label, color=colour, gid=f"data-{label}")
         ax.set_ylabel("emigrants")
         ax.set_ylim(bottom=0)
         ax.legend(frameon=False, loc="lower right")

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from diaspora.errors import LoadCountMismatch
 from diaspora.warehouse.engine import SQL_DIR, dialect
+from diaspora.warehouse.load import column_types
 
 MART_SQL_DIR = SQL_DIR / "mart"
 
@@ -186,7 +187,7 @@ def _holds_a_key_not_in(conn: sa.Connection, fact_table: str, release_id: int, n
 def refresh_table(conn: sa.Connection, table: str) -> Refreshed:
     """Replace every row of mart ``table`` with what its definition computes now; count them back."""
     started = time.perf_counter()
-    listed = ", ".join(_columns(conn, table))
+    listed = ", ".join(column_types(conn, table))
     computed = f"SELECT {listed} FROM ({definition(table)}) AS computed"
     if dialect(conn) == "postgresql":
         # PostgreSQL runs INSERT … SELECT without parallel workers; CREATE TABLE … AS uses them
@@ -207,17 +208,3 @@ def refresh_table(conn: sa.Connection, table: str) -> Refreshed:
     if dialect(conn) == "postgresql":
         conn.exec_driver_sql(f"ANALYZE {table}")  # fresh statistics for BI queries at once
     return Refreshed(table, int(landed), time.perf_counter() - started)
-
-
-def _columns(conn: sa.Connection, table: str) -> list[str]:
-    schema, _, name = table.partition(".")
-    rows = conn.execute(
-        sa.text(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_schema = :s AND table_name = :n ORDER BY ordinal_position"
-        ),
-        {"s": schema, "n": name},
-    ).all()
-    if not rows:
-        raise LookupError(f"table {table} does not exist: run `diaspora migrate`")
-    return [row[0] for row in rows]
