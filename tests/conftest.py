@@ -153,6 +153,16 @@ class AlertWebhook:
     url: str
     received: list[dict] = field(default_factory=list)
 
+    @property
+    def problems(self) -> list[dict]:
+        """Alerts about something that needs a look: every one but the success notifications."""
+        return [a for a in self.received if a["kind"] != "release_loaded"]
+
+    @property
+    def notifications(self) -> list[dict]:
+        """The success notifications (one per loaded release), with what each release changed."""
+        return [a for a in self.received if a["kind"] == "release_loaded"]
+
 
 @pytest.fixture
 def alert_webhook():

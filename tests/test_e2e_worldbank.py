@@ -116,6 +116,6 @@ def test_a_warehouse_behind_the_code_fails_the_first_task_once_saying_what_to_ru
     assert states(dag_run)["check_warehouse"] == "failed" and states(dag_run)["extract"] == "upstream_failed"
     check = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "check_warehouse")
     assert check.try_number == 1
-    (alert,) = alert_webhook.received
+    (alert,) = alert_webhook.problems
     assert alert["task_id"] == "check_warehouse" and "WarehouseNotReady" in alert["what"]
     assert "lacks migration(s) 0001_core.sql" in alert["what"] and "Run `diaspora migrate`" in alert["what"]

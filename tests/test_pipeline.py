@@ -194,7 +194,7 @@ def test_a_share_above_100_loads_flagged_and_warns(settings_for, warehouse_url, 
     )
     # 167.4 % is flagged; so is the next year's drop to 15 % (more than five times lower).
     assert flagged == [("TJK", 2020, 167.4, "pct_above_100"), ("TJK", 2021, 15.0, "jump_vs_previous_year")]
-    (alert,) = alert_webhook.received
+    (alert,) = alert_webhook.problems
     assert alert["kind"] == "validation_warning" and alert["severity"] == "warning"
     assert alert["release"] == "2025-07-01" and "loaded with 2 warning(s)" in alert["title"]
     assert "40 rows of release 2025-07-01 were loaded; 2 of them carry quality_flags" in alert["held_back"]
@@ -263,7 +263,7 @@ def test_values_jumping_against_the_previous_release_load_flagged_and_warn(
         " WHERE r.release_label = '2025-12-16' AND f.quality_flags = 'revised_vs_previous'",
     )
     assert flagged == [(10,)]
-    (alert,) = alert_webhook.received
+    (alert,) = alert_webhook.problems
     (warning,) = alert["expectations"]
     assert warning["column"] == "change_vs_previous" and warning["flag"] == "revised_vs_previous"
     assert warning["unexpected_count"] == 10 and warning["values"][0] == [2.0, 10]

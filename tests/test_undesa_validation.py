@@ -86,7 +86,7 @@ def test_an_unknown_location_code_loads_as_unmapped_and_warns(
         )
         == 24
     )
-    (alert,) = alert_webhook.received
+    (alert,) = alert_webhook.problems
     assert alert["expectations"][0]["values"] == [["destination 9998 Atlantis", 24]]
 
 

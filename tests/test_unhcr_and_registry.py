@@ -142,7 +142,7 @@ def test_codes_that_are_not_countries_load_with_their_kind_and_a_new_one_warns(
     }
     assert hosted == 5100 + 7 + 3 + 1  # every origin counts in what Tajikistan hosts
     assert sorted(flags) == [("ZZZ", "unmapped_code"), ("ZZZ", "unmapped_code")]
-    (alert,) = alert_webhook.received
+    (alert,) = alert_webhook.problems
     (warning,) = alert["expectations"]
     assert alert["kind"] == "validation_warning" and warning["column"] == "origin_code"
     assert warning["values"] == [["ZZZ", 2]] and warning["flag"] == "unmapped_code"

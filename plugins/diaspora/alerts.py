@@ -28,8 +28,10 @@ HOLD_BACK_COLUMNS = {"change_vs_previous"}
 
 @dataclass
 class Alert:
-    kind: str  # failure | validation_failed | held_back | validation_warning | staleness
-    severity: str  # error | warning
+    # failure | validation_failed | held_back | quarantined | validation_warning | revision_warning |
+    # staleness | release_loaded
+    kind: str
+    severity: str  # error | warning | info
     title: str
     what: str
     dag_id: str | None = None
@@ -41,6 +43,8 @@ class Alert:
     held_back: str | None = None
     expectations: list[dict] = field(default_factory=list)
     quarantined: list[dict] = field(default_factory=list)
+    changes: dict | None = None  # what the release changed against the previous one (summary)
+    revisions: list[dict] = field(default_factory=list)  # country totals revised beyond the policy
     log_url: str | None = None
     data_docs_url: str | None = None
 
@@ -52,13 +56,18 @@ class Alert:
             f"[{self.severity.upper()}] {self.title}",
             f"DAG: {self.dag_id}  task: {self.task_id}  run: {self.run_id}  at: {self.time}",
             f"Source: {self.source}  release: {self.release or 'unknown'}",
-            f"What failed: {self.what}",
+            f"{'What happened' if self.severity == 'info' else 'What failed'}: {self.what}",
         ]
         if self.held_back:
             lines.append(f"Held back: {self.held_back}")
         lines += [f"  - {_describe_expectation(e)}" for e in self.expectations]
         for q in self.quarantined:
             lines.append(f"  - quarantined {q['path']}: {'; '.join(q['reasons'])}")
+        if self.changes:
+            lines += _describe_changes(self.changes)
+        if self.revisions:
+            lines.append("Country totals revised beyond the policy's threshold:")
+            lines += [f"  - {change_line(item)}" for item in self.revisions]
         if self.log_url:
             lines.append(f"Task log: {self.log_url}")
         if self.data_docs_url:
@@ -89,6 +98,32 @@ def _describe_expectation(item: dict) -> str:
     if item.get("observed_value") is not None:
         text += f"; observed {item['observed_value']}"
     return text
+
+
+def change_line(item: dict) -> str:
+    from diaspora.revisions import change_line as line
+
+    return line(item)
+
+
+def _describe_changes(changes: dict) -> list[str]:
+    """What a release changed: counts per kind, what appeared or vanished, the largest revisions."""
+    if not changes.get("rows_old"):
+        return [f"Changes: the source's first release ({changes.get('rows_new', 0):,} values)"]
+    lines = [
+        f"Changes against the previous release: {changes['revised']:,} revised, {changes['added']:,} added, "
+        f"{changes['removed']:,} removed, {changes['unchanged']:,} unchanged "
+        f"({changes['rows_old']:,} values before, {changes['rows_new']:,} now)"
+    ]
+    for name in ("countries_added", "countries_removed", "years_added", "years_removed"):
+        if changes.get(name):
+            shown = ", ".join(str(v) for v in changes[name][:20])
+            more = len(changes[name]) - 20
+            lines.append(f"  {name.replace('_', ' ')}: {shown}{f' and {more} more' if more > 0 else ''}")
+    if changes.get("largest_absolute"):
+        lines.append("Largest revisions:")
+        lines += [f"  - {change_line(item)}" for item in changes["largest_absolute"]]
+    return lines
 
 
 def _value_text(value: object) -> str:
@@ -131,7 +166,7 @@ def _log_url(ti: Any, settings: Any) -> str | None:
 
 
 def alert_from_context(context: dict, settings: Any) -> Alert:
-    from diaspora.errors import ValidationFailed
+    from diaspora.errors import ReleaseQuarantined, ValidationFailed
 
     ti = context.get("task_instance") or context.get("ti")
     dag_run = context.get("dag_run")
@@ -145,6 +180,20 @@ def alert_from_context(context: dict, settings: Any) -> Alert:
         "source": dag_id,
         "log_url": _log_url(ti, settings),
     }
+    if isinstance(cause, ReleaseQuarantined):
+        return Alert(
+            kind="quarantined",
+            severity="error",
+            title=f"{dag_id}: release {cause.release} quarantined by the revision policy",
+            what="; ".join(cause.breaches),
+            release=cause.release,
+            held_back=(
+                f"release {cause.release} of {dag_id}: nothing was loaded. Load it on purpose after review: "
+                f"`diaspora backfill {dag_id} {cause.landing_dir} --accept-removals`"
+            ),
+            changes=cause.changes,
+            **base,
+        )
     if isinstance(cause, ValidationFailed):
         expectations = list(cause.failures)
         held = any(
@@ -271,14 +320,16 @@ def on_dag_failure(context: dict) -> None:
     send(alert_from_context(context, settings), settings, context)
 
 
-def _send_warning(source: str, release: str | None, context: dict | None, **fields: Any) -> list[str]:
-    """A warning about ``source`` from the task in ``context`` (if any): the run goes on."""
+def _send_warning(
+    source: str, release: str | None, context: dict | None, severity: str = "warning", **fields: Any
+) -> list[str]:
+    """A warning (or a notice) about ``source`` from the task in ``context`` (if any): the run goes on."""
     from diaspora.settings import get_settings
 
     settings = get_settings()
     ti = (context or {}).get("ti")
     alert = Alert(
-        severity="warning",
+        severity=severity,
         dag_id=getattr(ti, "dag_id", source),
         task_id=getattr(ti, "task_id", None),
         run_id=(context or {}).get("run_id"),
@@ -297,20 +348,34 @@ def send_validation_warning(
     loaded_rows: int,
     flagged_rows: int,
     context: dict | None = None,
+    diff: dict | None = None,
 ) -> list[str]:
-    """A release loaded although warning expectations failed: say which, and what was flagged."""
+    """A release loaded although warning expectations failed: say which, and what was flagged;
+    the country totals the revision policy flags travel in the same alert (one load, one warning)."""
+    revised = (diff or {}).get("revised_totals") or []
+    what = f"{len(warnings)} warning expectation(s) failed (plausibility, new codes or revisions)"
+    if revised:
+        what += (
+            f"; {(diff or {}).get('revised_totals_count', len(revised)):,} country total(s) revised beyond "
+        )
+        what += "the policy's threshold (config/source_health.yml)"
+    if (diff or {}).get("status") == "accepted":
+        what += "; loaded on purpose although the revision policy quarantines it: " + "; ".join(
+            diff["breaches"]
+        )
     return _send_warning(
         source,
         release,
         context,
         kind="validation_warning",
         title=f"{source}: release {release} loaded with {len(warnings)} warning(s) to review",
-        what=f"{len(warnings)} warning expectation(s) failed (plausibility, new codes or revisions)",
+        what=what,
         held_back=(
             f"nothing: {loaded_rows:,} rows of release {release} were loaded; {flagged_rows:,} of them "
             "carry quality_flags naming the warning (filter or review them in the fact table)"
         ),
         expectations=warnings,
+        revisions=revised,
     )
 
 
@@ -324,4 +389,50 @@ def send_staleness_warning(
         kind="staleness",
         title=f"{source}: latest release is {age_days} days old (expected at most {cadence_days})",
         what=f"the source has not published a newer release than {release} within its cadence",
+    )
+
+
+def send_release_loaded(
+    source: str, release: str | None, loaded_rows: int, diff: dict | None, context: dict | None = None
+) -> list[str]:
+    """The success notification: the release is in, and what it changed against the previous one."""
+    changes = (diff or {}).get("summary")
+    if changes and changes.get("rows_old"):
+        from diaspora.revisions import summary_sentence
+
+        title = f"{source}: release loaded. " + summary_sentence(release, changes)
+    else:
+        title = f"{source}: release {release} loaded ({loaded_rows:,} values; the source's first release)"
+    return _send_warning(
+        source,
+        release,
+        context,
+        kind="release_loaded",
+        severity="info",
+        title=title,
+        what=f"release {release} of {source} was loaded: {loaded_rows:,} rows counted back",
+        held_back="nothing",
+        changes=changes,
+    )
+
+
+def send_revision_warning(
+    source: str, release: str | None, diff: dict, context: dict | None = None
+) -> list[str]:
+    """Country totals revised beyond the policy's threshold, or a release loaded on purpose
+    although the policy quarantines it: the release is in; these values need a look."""
+    count = diff.get("revised_totals_count", 0)
+    what = f"{count:,} country total(s) revised by more than the policy allows (config/source_health.yml)"
+    if diff.get("status") == "accepted":
+        what = "loaded on purpose although the revision policy quarantines it: " + "; ".join(diff["breaches"])
+    return _send_warning(
+        source,
+        release,
+        context,
+        kind="revision_warning",
+        title=f"{source}: release {release} revises {count:,} country total(s) beyond the threshold",
+        what=what,
+        held_back="nothing: the release was loaded; the reporting views show its figures",
+        changes=diff.get("summary"),
+        revisions=diff.get("revised_totals") or [],
     )

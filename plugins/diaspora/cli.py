@@ -6,6 +6,8 @@ diaspora pool                create or resize the Airflow pool of warehouse task
 diaspora run-dags [DAG ...]  run DAGs once in-process (dag.test), sources before reporting
 diaspora report              print the latest remittances per country
 diaspora factsheet --all     factsheets (HTML, PDF, JSON, CSV) of every country with data, and an index
+diaspora diff SOURCE [OLD] [NEW]   what a release changed: values added, removed, revised
+diaspora backfill SOURCE RELEASE   load a stored release again, without the network
 """
 
 from __future__ import annotations
@@ -104,7 +106,14 @@ def _factsheet(args: argparse.Namespace) -> int:
         print("Name ISO3 codes (diaspora factsheet TJK KGZ) or --all.", file=sys.stderr)
         return 2
     countries = None if args.all else [c.upper() for c in args.countries]
-    result = render_countries(settings, countries, workers=args.workers, pdf=not args.no_pdf)
+    pins = {}
+    for pin in args.release or []:
+        source, separator, release = pin.partition("=")
+        if not separator or not release:
+            print(f"--release {pin!r}: expected SOURCE=RELEASE, e.g. unhcr_refugees=3", file=sys.stderr)
+            return 2
+        pins[source] = release
+    result = render_countries(settings, countries, workers=args.workers, pdf=not args.no_pdf, pins=pins)
     print(
         f"{result['countries']} factsheets and {result['pdfs']} PDFs in {result['seconds']:.1f} s "
         f"(read {result['read_s']:.1f} s, pages {result['pages_s']:.1f} s, PDFs {result['pdf_s']:.1f} s); "
@@ -112,6 +121,33 @@ def _factsheet(args: argparse.Namespace) -> int:
     )
     if result["pdf_problem"]:
         print(result["pdf_problem"], file=sys.stderr)
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from diaspora.pipeline import compare_releases
+    from diaspora.revisions import format_diff
+
+    compared = compare_releases(args.source, args.old, args.new)
+    print(format_diff(compared.diff, compared.old_name, compared.new_name, compared.verdict, top=args.top))
+    if args.csv:
+        rows = compared.diff.value_rows()
+        rows["change"] = rows["new_value"] - rows["old_value"]
+        rows.to_csv(args.csv, index=False)
+        print(f"\n{len(rows):,} changed values written to {args.csv}")
+    return 0
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from diaspora.pipeline import backfill, prepare_warehouse
+
+    prepare_warehouse()
+    result = backfill(args.source, args.release, reload=args.reload, accept_removals=args.accept_removals)
+    if result["skipped"]:
+        print(f"{result['landing_dir']} is loaded already; nothing to do (--reload loads it again)")
+        return 0
+    print(result["validate"]["message"])
+    print(result["load"]["message"])
     return 0
 
 
@@ -215,7 +251,40 @@ def build_parser() -> argparse.ArgumentParser:
     factsheet.add_argument("--all", action="store_true", help="every country with data")
     factsheet.add_argument("--workers", type=int, help="processes drawing pages (default: one per CPU)")
     factsheet.add_argument("--no-pdf", action="store_true", help="HTML, JSON and CSV only")
+    factsheet.add_argument(
+        "--release",
+        action="append",
+        metavar="SOURCE=RELEASE",
+        help="figures as this release published them (id or label; repeat per source), not the latest",
+    )
     factsheet.set_defaults(func=_factsheet)
+
+    diff = commands.add_parser(
+        "diff", help="what a release changed against another: values added, removed and revised"
+    )
+    diff.add_argument("source", help="source key (the DAG id), e.g. unhcr_refugees")
+    diff.add_argument(
+        "old", nargs="?", help="older release: release_id or label (default: the one before NEW)"
+    )
+    diff.add_argument(
+        "new", nargs="?", help="newer release: release_id, label or a landing folder (default: the latest)"
+    )
+    diff.add_argument("--top", type=int, default=10, help="largest revisions listed (default 10)")
+    diff.add_argument("--csv", type=Path, help="write every changed value to this CSV file")
+    diff.set_defaults(func=_diff)
+
+    refill = commands.add_parser(
+        "backfill", help="parse, validate and load a stored release again, without the network"
+    )
+    refill.add_argument("source", help="source key (the DAG id)")
+    refill.add_argument("release", help="release label, release_id or landing folder")
+    refill.add_argument("--reload", action="store_true", help="load it even if it is loaded already")
+    refill.add_argument(
+        "--accept-removals",
+        action="store_true",
+        help="load it although the revision policy quarantines it (after review with `diaspora diff`)",
+    )
+    refill.set_defaults(func=_backfill)
 
     report = commands.add_parser("report", help="print the latest remittances per country")
     report.add_argument("--years", type=int, default=3, help="latest years per country")

@@ -32,6 +32,26 @@ class ValidationFailed(DiasporaError):
         self.docs_url = docs_url
 
 
+class ReleaseQuarantined(ValidationFailed):
+    """A release breaks its source's revision policy (it drops too many values or whole countries):
+    nothing was loaded; an operator may load it on purpose after review (``--accept-removals``)."""
+
+    def __init__(
+        self,
+        message: str,
+        breaches: list[str],
+        changes: dict,
+        *,
+        source: str,
+        release: str | None,
+        landing_dir: str,
+    ):
+        super().__init__(message, [], source=source, release=release)
+        self.breaches = breaches
+        self.changes = changes
+        self.landing_dir = landing_dir
+
+
 class ConfigError(DiasporaError):
     """A configuration file or setting is missing or invalid."""
 

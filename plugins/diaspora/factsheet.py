@@ -64,18 +64,31 @@ def _one(conn: sa.Connection, sql: str, **params) -> dict | None:
     return dict(row._mapping) if row else None
 
 
-def countries_with_data(conn: sa.Connection) -> list[dict]:
+def _read_as_of(sql: str, relations: dict[str, str] | None) -> str:
+    """``sql`` reading, for each reporting view in ``relations``, that relation instead (the view's
+    figures as pinned releases published them)."""
+    from diaspora.warehouse.mart import replace_relation
+
+    for view, select in (relations or {}).items():
+        sql = replace_relation(sql, view, select)
+    return sql
+
+
+def countries_with_data(conn: sa.Connection, relations: dict[str, str] | None = None) -> list[dict]:
     """Every country or territory with an emigrant stock, a remittance or a refugee figure."""
     return fetch_dicts(
         conn,
-        "SELECT a.country_code, a.name FROM reporting.areas AS a"
-        " WHERE a.area_type IN ('country', 'territory') AND ("
-        "  EXISTS (SELECT 1 FROM reporting.diaspora_profile AS p"
-        "          WHERE p.country_code = a.country_code AND p.emigrants IS NOT NULL)"
-        "  OR EXISTS (SELECT 1 FROM reporting.remittances AS r"
-        "             WHERE r.country_code = a.country_code AND r.remittances_received_usd IS NOT NULL)"
-        "  OR EXISTS (SELECT 1 FROM reporting.refugees AS f WHERE f.country_code = a.country_code))"
-        " ORDER BY a.name",
+        _read_as_of(
+            "SELECT a.country_code, a.name FROM reporting.areas AS a"
+            " WHERE a.area_type IN ('country', 'territory') AND ("
+            "  EXISTS (SELECT 1 FROM reporting.diaspora_profile AS p"
+            "          WHERE p.country_code = a.country_code AND p.emigrants IS NOT NULL)"
+            "  OR EXISTS (SELECT 1 FROM reporting.remittances AS r"
+            "             WHERE r.country_code = a.country_code AND r.remittances_received_usd IS NOT NULL)"
+            "  OR EXISTS (SELECT 1 FROM reporting.refugees AS f WHERE f.country_code = a.country_code))"
+            " ORDER BY a.name",
+            relations,
+        ),
     )
 
 
@@ -103,9 +116,20 @@ class ReportingReads:
     """What the factsheets of ``countries`` show, read with one query per reporting view (reading
     235 countries one query at a time took 5–15 s on DuckDB)."""
 
-    def __init__(self, conn: sa.Connection, countries: list[str], group: str) -> None:
+    def __init__(
+        self,
+        conn: sa.Connection,
+        countries: list[str],
+        group: str,
+        relations: dict[str, str] | None = None,
+        pinned: list[str] | None = None,
+    ) -> None:
+        """``relations`` and ``pinned``: read the views as pinned releases published them
+        (:func:`diaspora.warehouse.mart.as_of_relations`), and name those releases on the page."""
         self.group = group
-        self.names = _for_countries(
+        self.pinned = pinned or []
+        self._relations = relations
+        self.names = self._rows(
             conn, "SELECT country_code, name FROM reporting.areas WHERE country_code IN :codes", countries
         )
         group_row = _one(
@@ -114,19 +138,19 @@ class ReportingReads:
             g=group,
         )
         self.group_name = group_row["name"] if group_row and group_row["name"] else group
-        self.remittances = _for_countries(
+        self.remittances = self._rows(
             conn,
             "SELECT country_code, year, remittances_received_usd AS usd, remittances_received_pct_gdp AS pct,"
             " release_label FROM reporting.remittances"
             " WHERE country_code IN :codes AND remittances_received_usd IS NOT NULL ORDER BY year",
             countries,
         )
-        self.profiles = _for_countries(
+        self.profiles = self._rows(
             conn,
             "SELECT * FROM reporting.diaspora_profile WHERE country_code IN :codes ORDER BY year",
             countries,
         )
-        self.in_group = _for_countries(
+        self.in_group = self._rows(
             conn,
             "SELECT origin_code AS country_code, year, sex, migrants, share_of_origin_total_pct AS pct,"
             " release_label FROM reporting.emigrants_in_group"
@@ -134,29 +158,32 @@ class ReportingReads:
             countries,
             g=group,
         )
-        self.top = _for_countries(
+        self.top = self._rows(
             conn,
             "SELECT origin_code AS country_code, year, destination_code AS code, destination_name AS name,"
             " migrants FROM reporting.emigrants_by_destination WHERE origin_code IN :codes AND sex = 'both'"
             " AND destination_rank <= 5 AND migrants IS NOT NULL ORDER BY destination_rank, destination_name",
             countries,
         )
-        self.refugees = _for_countries(
+        self.refugees = self._rows(
             conn, "SELECT * FROM reporting.refugees WHERE country_code IN :codes", countries
         )
-        self.engagement = _for_countries(
+        self.engagement = self._rows(
             conn,
             "SELECT country_code, item_type, name, category, detail, host_country_name, status, valid_from,"
             " valid_to, source FROM reporting.diaspora_engagement WHERE country_code IN :codes"
             " ORDER BY item_type, valid_from NULLS LAST, name",
             countries,
         )
-        self.rights = _for_countries(
+        self.rights = self._rows(
             conn, "SELECT * FROM reporting.political_rights WHERE country_code IN :codes", countries
         )
         self.quality = fetch_dicts(
             conn, "SELECT source, last_success_at FROM reporting.data_quality ORDER BY source"
         )
+
+    def _rows(self, conn: sa.Connection, sql: str, countries: list[str], **params) -> dict[str, list[dict]]:
+        return _for_countries(conn, _read_as_of(sql, self._relations), countries, **params)
 
     def facts(self, country: str) -> dict:
         """Every figure of the factsheet of ``country``."""
@@ -238,15 +265,44 @@ class ReportingReads:
                 for q in self.quality
             ],
             "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "pinned_releases": self.pinned,
             "licences": "World Bank WDI (CC BY 4.0); UN DESA International Migrant Stock (CC BY 3.0 IGO); "
             "UNHCR (CC BY 4.0)",
         }
 
 
-def collect_many(conn: sa.Connection, countries: list[str], group: str) -> list[dict]:
-    """The factsheet figures of each of ``countries``, from the ``reporting`` views only."""
-    reads = ReportingReads(conn, countries, group)
+def collect_many(
+    conn: sa.Connection, countries: list[str], group: str, as_of: AsOf | None = None
+) -> list[dict]:
+    """The factsheet figures of each of ``countries``, from the ``reporting`` views only (as the
+    releases pinned in ``as_of`` published them, when given)."""
+    relations, pinned = (as_of.relations, as_of.names) if as_of else (None, None)
+    reads = ReportingReads(conn, countries, group, relations, pinned)
     return [reads.facts(country) for country in countries]
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """Factsheets pinned to releases: the relations to read and the releases to name."""
+
+    relations: dict[str, str]
+    names: list[str]
+    folder_name: str
+
+
+def pin_releases(conn: sa.Connection, pins: dict[str, str]) -> AsOf:
+    """``pins``: source key → release (id or label), e.g. {"unhcr_refugees": "UNHCR population 2024"}."""
+    from diaspora.sources import get_source
+    from diaspora.warehouse.mart import as_of_relations
+    from diaspora.warehouse.releases import find_release
+
+    pinned, names, parts = {}, [], []
+    for source, reference in sorted(pins.items()):
+        release = find_release(conn, source, reference)
+        pinned[get_source(source).INFO.fact_table] = release.release_id
+        names.append(f"{source}: {release.name}")
+        parts.append(f"{source}-{release.release_id}")
+    return AsOf(as_of_relations(pinned), names, "as-published/" + "_".join(parts))
 
 
 def collect(conn: sa.Connection, country: str, group: str) -> dict:
@@ -410,9 +466,16 @@ def _render_one(job: tuple[dict, str]) -> dict[str, str]:
 
 
 def render_countries(
-    settings: Settings, countries: list[str] | None = None, workers: int | None = None, pdf: bool = True
+    settings: Settings,
+    countries: list[str] | None = None,
+    workers: int | None = None,
+    pdf: bool = True,
+    pins: dict[str, str] | None = None,
 ) -> dict:
     """Factsheets under ``<data_dir>/factsheets/<ISO3>/``, an index page, and a PDF beside each page.
+
+    ``pins`` (source key → release id or label) renders the figures as those releases published
+    them, under ``factsheets/as-published/<source>-<release_id>…/``; each page names the releases.
 
     ``countries``: ISO3 codes, or None for every country with data. Figures are read in this
     process (quick queries on the reporting layer); the pages, whose charts cost most of the time,
@@ -425,10 +488,12 @@ def render_countries(
     started = time.perf_counter()
     folder = settings.data_dir / "factsheets"
     with get_engine(settings.warehouse_url).connect() as conn:
-        every = countries_with_data(conn)
+        as_of = pin_releases(conn, pins) if pins else None
+        folder = folder / as_of.folder_name if as_of else folder
+        every = countries_with_data(conn, as_of.relations if as_of else None)
         names = {row["country_code"]: row["name"] for row in every}
         codes = countries if countries is not None else [row["country_code"] for row in every]
-        facts = collect_many(conn, codes, settings.factsheet_group)
+        facts = collect_many(conn, codes, settings.factsheet_group, as_of)
     timings = {"read_s": time.perf_counter() - started}
     jobs = [(f, str(folder / f["country_code"])) for f in facts]
     workers = workers or min(len(jobs), os.cpu_count() or 1) or 1

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 import yaml
 
 from diaspora.errors import ConfigError
+from diaspora.revisions import RevisionPolicy
 
 
 @dataclass(frozen=True)
@@ -25,6 +24,7 @@ class SourceHealth:
     value_jump: float
     max_jump_share: float
     year_jump_factor: float = 10.0
+    revisions: RevisionPolicy = RevisionPolicy()
 
 
 def load_health(path: Path) -> dict[str, SourceHealth]:
@@ -49,8 +49,31 @@ def load_health(path: Path) -> dict[str, SourceHealth]:
             float(entry["value_jump"]),
             float(entry["max_jump_share"]),
             float(factor),
+            _revision_policy(entry.get("revisions") or {}, f"{path}: source {source}: revisions"),
         )
     return health
+
+
+def _revision_policy(entry: dict, where: str) -> RevisionPolicy:
+    """The source's revision policy; fields left out keep their defaults."""
+    defaults = RevisionPolicy()
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be a mapping of {', '.join(defaults.__dict__)}")
+    unknown = sorted(set(entry) - set(defaults.__dict__))
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {unknown}; known: {', '.join(defaults.__dict__)}")
+    values = {**defaults.__dict__, **entry}
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"{where}: '{name}' must be a number of at least 0, got {value!r}")
+    if values["max_removed_share"] > 1:
+        raise ConfigError(f"{where}: 'max_removed_share' must lie in [0, 1]")
+    return RevisionPolicy(
+        total_change_warning=float(values["total_change_warning"]),
+        min_total=float(values["min_total"]),
+        max_removed_share=float(values["max_removed_share"]),
+        max_removed_countries=int(values["max_removed_countries"]),
+    )
 
 
 def health_for(path: Path, source: str) -> SourceHealth:
@@ -61,46 +84,13 @@ def health_for(path: Path, source: str) -> SourceHealth:
 
 
 def health_frame(path: Path) -> pd.DataFrame:
-    return pd.DataFrame([h.__dict__ for h in load_health(path).values()])
+    """The rows of ``etl.source_health`` (the revision policy stays in the file)."""
+    return pd.DataFrame(
+        [{k: v for k, v in h.__dict__.items() if k != "revisions"} for h in load_health(path).values()]
+    )
 
 
 def release_age_days(release_date: date | None, today: date | None = None) -> int | None:
     if release_date is None:
         return None
     return ((today or datetime.now(UTC).date()) - release_date).days
-
-
-def previous_release_values(
-    engine: sa.Engine, source: str, fact_table: str, keys: list[str], value_column: str
-) -> pd.DataFrame:
-    """Key and value of every row of the last successfully loaded release of ``source``."""
-    columns = ", ".join(f'"{c}"' for c in [*keys, value_column])
-    query = sa.text(
-        f"SELECT {columns} FROM {fact_table} WHERE release_id = ("
-        " SELECT release_id FROM etl.load_run WHERE source = :source AND status = 'success'"
-        " ORDER BY finished_at DESC, load_id DESC LIMIT 1)"
-    )
-    with engine.connect() as conn:
-        return pd.read_sql(query, conn, params={"source": source})
-
-
-def change_vs_previous(
-    frame: pd.DataFrame, previous: pd.DataFrame, keys: list[str], value_column: str
-) -> pd.Series:
-    """(new − old) ÷ |old| per row where both are known and old ≠ 0; NaN elsewhere."""
-    if previous.empty:
-        return pd.Series(np.nan, index=frame.index)
-    old = (
-        frame[keys]
-        .astype(object)
-        .merge(
-            previous.astype({k: object for k in keys}).rename(columns={value_column: "_old"}),
-            how="left",
-            on=keys,
-        )["_old"]
-        .to_numpy(dtype="float64")
-    )
-    new = frame[value_column].to_numpy(dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        change = np.where(old != 0, (new - old) / np.abs(old), np.nan)
-    return pd.Series(change, index=frame.index)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Asset, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from diaspora.alerts import on_dag_failure, on_task_failure, on_task_retry
@@ -53,6 +53,28 @@ def warehouse_ready() -> dict:
         raise AirflowFailException(str(exc)) from exc
 
 
+# A source DAG triggered with these in its conf re-loads a stored release instead of fetching:
+#   airflow dags trigger unhcr_refugees --conf '{"release": "UNHCR population 2024"}'
+BACKFILL_PARAMS = {
+    "release": Param(
+        None,
+        type=["null", "string"],
+        description="Load this stored release (its label, release_id or landing folder) without the "
+        "network, instead of fetching; empty: fetch the source.",
+    ),
+    "reload": Param(False, type="boolean", description="Load the release even if it is loaded already."),
+    "accept_removals": Param(
+        False,
+        type="boolean",
+        description="Load the release although the revision policy quarantines it (after review).",
+    ),
+}
+
+
+def _param(name: str):  # noqa: ANN202 - a Param's value
+    return get_current_context()["params"].get(name)
+
+
 def dag_settings(doc_md: str, tags: tuple[str, ...]) -> dict:
     """What every DAG of the project shares: no catchup, one run at a time, retries, callbacks."""
     return {
@@ -76,10 +98,17 @@ def build_source_dag(
 ) -> DAG:
     """check_warehouse → extract → is_new_release → parse → validate → load (emits ``asset``),
     with check_freshness beside is_new_release (a stale source warns even when nothing changed).
+    Triggered with ``{"release": …}`` (see :data:`BACKFILL_PARAMS`), extract takes that stored
+    landing instead of fetching: a backfill without the network.
 
     The tasks that open the warehouse run in :data:`WAREHOUSE_POOL`; extract, parse and
     check_freshness do not touch it and run beside other DAGs' warehouse tasks."""
-    with DAG(dag_id=source_key, schedule=schedule, **dag_settings(doc_md, ("source", *tags))) as dag:
+    with DAG(
+        dag_id=source_key,
+        schedule=schedule,
+        params=BACKFILL_PARAMS,
+        **dag_settings(doc_md, ("source", *tags)),
+    ) as dag:
 
         @task(pool=WAREHOUSE_POOL)
         def check_warehouse() -> dict:
@@ -88,9 +117,12 @@ def build_source_dag(
 
         @task
         def extract() -> str:
-            """Fetch every payload into a new raw landing folder; return its path."""
+            """Fetch every payload into a new raw landing folder and return its path, or, for a
+            backfill, return the stored landing of the release named in the conf."""
             from diaspora import pipeline
 
+            if _param("release"):
+                return pipeline.stored_landing(source_key, str(_param("release")))
             return pipeline.extract(source_key)
 
         @task.short_circuit(pool=WAREHOUSE_POOL)
@@ -98,7 +130,7 @@ def build_source_dag(
             """Skip the rest when byte-identical payloads were already loaded."""
             from diaspora import pipeline
 
-            return pipeline.is_new_release(landing_dir, run=_run_context())
+            return pipeline.is_new_release(landing_dir, run=_run_context(), reload=bool(_param("reload")))
 
         @task
         def parse(landing_dir: str) -> dict:
@@ -113,7 +145,8 @@ def build_source_dag(
             from diaspora.errors import ValidationFailed
 
             try:
-                return pipeline.validate(landing_dir, run=_run_context()).as_dict()
+                accept = bool(_param("accept_removals"))
+                return pipeline.validate(landing_dir, run=_run_context(), accept_removals=accept).as_dict()
             except ValidationFailed as exc:
                 raise AirflowFailException(str(exc)) from exc
 
@@ -134,6 +167,8 @@ def build_source_dag(
             """Warn (without failing) when the latest release is older than the source's cadence."""
             from diaspora import pipeline
 
+            if _param("release"):  # a backfill says nothing about what the source publishes now
+                return {"backfill": _param("release"), "stale": None}
             return pipeline.check_freshness(landing_dir, context=get_current_context())
 
         landing_dir = extract()

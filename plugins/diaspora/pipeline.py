@@ -19,23 +19,23 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from diaspora.errors import ValidationFailed, WarehouseNotReady
-from diaspora.health import change_vs_previous, health_for, previous_release_values, release_age_days
+from diaspora.errors import DiasporaError, ReleaseQuarantined, ValidationFailed, WarehouseNotReady
+from diaspora.health import health_for, release_age_days
 from diaspora.http_client import build_session
 from diaspora.landing import Landing, Manifest
+from diaspora.revisions import ReleaseDiff, Verdict, diff_releases, judge, summary_sentence
 from diaspora.settings import Settings, get_settings
 from diaspora.sources import get_source
 from diaspora.sources.base import ParsedDataset
 from diaspora.validation import ExpectationOutcome, ValidationReport, validate_frame
 from diaspora.warehouse.catalog import grant_bi_role
 from diaspora.warehouse.engine import dialect, get_engine, migrate, pending_migrations, safe_url
+from diaspora.warehouse.facts import grain_of
 from diaspora.warehouse.load import (
-    TABLE_KEYS,
     ReleaseInfo,
     RunContext,
     loaded_release_label,
     merge,
-    previous_row_count,
     record_load_run,
     record_validation_results,
     register_release,
@@ -44,6 +44,15 @@ from diaspora.warehouse.load import (
 )
 from diaspora.warehouse.mart import in_country_order, refresh_after_load
 from diaspora.warehouse.reference import reference_fingerprint, sync_reference_data, synced_fingerprint
+from diaspora.warehouse.releases import (
+    DiffRecord,
+    LoadedRelease,
+    find_release,
+    loaded_releases,
+    preceding_release,
+    record_diff,
+    release_values,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,13 +146,18 @@ def extract(source_key: str, settings: Settings | None = None) -> str:
     return manifest.directory
 
 
-def is_new_release(landing_dir: str, settings: Settings | None = None, run: RunContext | None = None) -> bool:
-    """False when byte-identical payloads were already loaded: the run then loads nothing."""
+def is_new_release(
+    landing_dir: str, settings: Settings | None = None, run: RunContext | None = None, reload: bool = False
+) -> bool:
+    """False when byte-identical payloads were already loaded: the run then loads nothing, unless
+    ``reload`` asks to load the release again (its rows are replaced: the result is the same)."""
     settings = settings or get_settings()
     manifest = Manifest.read(landing_dir)
     engine = get_engine(settings.warehouse_url)
     label = loaded_release_label(engine, manifest.source, manifest.content_sha256)
-    if label is None:
+    if label is None or reload:
+        if label is not None:
+            log.info("Release %s of %s is loaded already; loading it again (reload).", label, manifest.source)
         return True
     message = (
         f"Release {label} of {manifest.source} (content sha256 {manifest.content_sha256}) is "
@@ -270,11 +284,48 @@ def loadable_fact(landing_dir: str, settings: Settings | None = None) -> pd.Data
     return fact
 
 
-def validate(landing_dir: str, settings: Settings | None = None, run: RunContext | None = None) -> StepResult:
-    """Run the source's suite on the parsed fact frame and record every outcome.
+def _preceding(engine, manifest: Manifest, source: ModuleType) -> LoadedRelease | None:  # noqa: ANN001
+    """The loaded release published just before the landed one (None for the first)."""
+    with engine.connect() as conn:
+        return preceding_release(
+            conn,
+            source.INFO.key,
+            source.release_date(manifest.release_label),
+            datetime.fromisoformat(manifest.fetched_at),
+            manifest.content_sha256,
+        )
 
-    A failed critical expectation raises :class:`ValidationFailed` and nothing loads; failed
-    warnings are kept beside the parsed frames for the load step, which flags their rows.
+
+def _compare_with_preceding(
+    engine,
+    manifest: Manifest,
+    source: ModuleType,
+    fact: pd.DataFrame,  # noqa: ANN001
+) -> tuple[LoadedRelease | None, ReleaseDiff]:
+    grain = grain_of(source.INFO.fact_table)
+    preceding = _preceding(engine, manifest, source)
+    if preceding is None:
+        previous = pd.DataFrame({c: pd.Series(dtype="int64" if c == "year" else object) for c in grain.keys})
+        previous[grain.value] = pd.Series(dtype="float64")
+    else:
+        with engine.connect() as conn:
+            previous = release_values(conn, grain, preceding.release_id)
+    return preceding, diff_releases(previous, fact, grain)
+
+
+def validate(
+    landing_dir: str,
+    settings: Settings | None = None,
+    run: RunContext | None = None,
+    accept_removals: bool = False,
+) -> StepResult:
+    """Run the source's suite on the parsed fact frame, compare the release with the one before
+    it, and record every outcome.
+
+    A failed critical expectation raises :class:`ValidationFailed` and nothing loads; a release
+    that breaks the revision policy (too many values or whole countries dropped) raises
+    :class:`ReleaseQuarantined` unless ``accept_removals``. Failed warnings and the release diff
+    are kept beside the parsed frames for the load step, which flags rows and records the diff.
     """
     settings = settings or get_settings()
     run = run or RunContext()
@@ -283,13 +334,13 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
     info = source.INFO
     engine = get_engine(settings.warehouse_url)
     health = health_for(settings.source_health_file, info.key)
-    keys = [k for k in TABLE_KEYS[info.fact_table] if k != "release_id"]
-    previous = previous_release_values(engine, info.key, info.fact_table, keys, info.value_column)
+    keys = list(grain_of(info.fact_table).keys)
     fact = parsed.frames[info.fact_table]
-    fact = fact.assign(change_vs_previous=change_vs_previous(fact, previous, keys, info.value_column))
+    preceding, diff = _compare_with_preceding(engine, manifest, source, fact)
+    fact = fact.assign(change_vs_previous=diff.new_relative_change)
     parameters = {
         **source.expectation_parameters(parsed, settings),
-        **_row_count_bounds(previous_row_count(engine, info.key), settings.row_count_tolerance),
+        **_row_count_bounds(preceding.rows if preceding else None, settings.row_count_tolerance),
         "min_change": -health.value_jump,
         "max_change": health.value_jump,
         "unchanged_share": 1 - health.max_jump_share,
@@ -326,6 +377,9 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
         }
         for o in report.outcomes
     ]
+    verdict = judge(diff, health.revisions)
+    record = _diff_record(manifest, info.fact_table, preceding, diff, verdict, accept_removals)
+    quarantined = report.success and record.status == "quarantined"
     with engine.begin() as conn:
         record_validation_results(conn, rows)
         if not report.success:
@@ -339,6 +393,18 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
                 rows_loaded=0,
                 message=report.failure_message(info.key, manifest.release_label),
             )
+        if quarantined:
+            record_diff(conn, record, None, None)
+            record_load_run(
+                conn,
+                source=info.key,
+                status="quarantined",
+                started_at=started_at,
+                run=run,
+                rows_in=len(fact),
+                rows_loaded=0,
+                message=_quarantine_message(record, landing_dir),
+            )
     if not report.success:
         raise ValidationFailed(
             report.failure_message(info.key, manifest.release_label),
@@ -347,14 +413,84 @@ def validate(landing_dir: str, settings: Settings | None = None, run: RunContext
             release=manifest.release_label,
             docs_url=report.docs_url,
         )
-    _write_validation(_validation_dir(settings, manifest), report)
+    if quarantined:
+        raise ReleaseQuarantined(
+            _quarantine_message(record, landing_dir),
+            record.breaches,
+            record.summary,
+            source=info.key,
+            release=manifest.release_label,
+            landing_dir=landing_dir,
+        )
+    directory = _validation_dir(settings, manifest)
+    _write_validation(directory, report)
+    _write_diff(directory, record, diff if preceding else None)
     message = f"{len(report.outcomes)} expectations of suite '{report.suite}' checked on {len(fact):,} rows"
+    message += "; " + (
+        summary_sentence(manifest.release_label, record.summary)
+        if preceding
+        else "the source's first release: nothing to compare"
+    )
     if report.warnings:
         message += "; " + report.warning_message(info.key, manifest.release_label)
         log.warning(message)
     else:
-        log.info(message + ": all passed")
+        log.info(message + "; all expectations passed")
     return StepResult(info.key, landing_dir, len(fact), time.perf_counter() - started, message)
+
+
+def _diff_record(
+    manifest: Manifest,
+    fact_table: str,
+    preceding: LoadedRelease | None,
+    diff: ReleaseDiff,
+    verdict: Verdict,
+    accept_removals: bool,
+) -> DiffRecord:
+    status = "loaded"
+    if verdict.quarantine:
+        status = "accepted" if accept_removals else "quarantined"
+    return DiffRecord(
+        source=manifest.source,
+        fact_table=fact_table,
+        old_release_id=preceding.release_id if preceding else None,
+        old_release_label=preceding.label if preceding else None,
+        new_release_label=manifest.release_label,
+        new_content_sha256=manifest.content_sha256,
+        status=status,
+        summary=diff.summary(),
+        revised_totals=verdict.revised_totals,
+        revised_totals_count=verdict.revised_totals_count,
+        breaches=verdict.breaches,
+    )
+
+
+def _quarantine_message(record: DiffRecord, landing_dir: str) -> str:
+    return (
+        f"Release {record.new_release_label} of {record.source} is quarantined by its revision policy "
+        f"(config/source_health.yml) against release {record.old_release_label}: "
+        + "; ".join(record.breaches)
+        + ". Nothing was loaded. Review it with `diaspora diff "
+        + f"{record.source} {record.old_release_id} {landing_dir}`; to load it on purpose, run "
+        + f"`diaspora backfill {record.source} {landing_dir} --accept-removals` (or trigger the DAG "
+        + f'with conf {{"release": "{landing_dir}", "accept_removals": true}}).'
+    )
+
+
+def _write_diff(directory: Path, record: DiffRecord, diff: ReleaseDiff | None) -> None:
+    """What load records of the diff: its summary (diff.json) and its values (changes.parquet)."""
+    (directory / "diff.json").write_text(json.dumps(record.__dict__, default=str, indent=1))
+    if diff is not None:
+        diff.value_rows().to_parquet(directory / "changes.parquet", index=False)
+
+
+def _read_diff(directory: Path) -> tuple[DiffRecord | None, pd.DataFrame | None]:
+    path = directory / "diff.json"
+    if not path.exists():
+        return None, None
+    changes = directory / "changes.parquet"
+    values = pd.read_parquet(changes) if changes.exists() else None
+    return DiffRecord(**json.loads(path.read_text())), values
 
 
 def _sample_values_json(outcome: ExpectationOutcome) -> str | None:
@@ -403,6 +539,7 @@ def load(
     release = _release_info(manifest, source)
     dimensions = ParsedDataset.read(_parsed_dir(settings, manifest), tables=info.dimension_tables).frames
     fact = loadable_fact(landing_dir, settings)
+    diff, changes = _read_diff(_validation_dir(settings, manifest))
     engine = get_engine(settings.warehouse_url)
     try:
         with engine.begin() as conn:
@@ -411,6 +548,8 @@ def load(
             fact["release_id"] = release_id
             counts.append(replace_release_rows(conn, info.fact_table, fact, release_id))
             loaded = counts[-1].landed
+            if diff is not None:
+                record_diff(conn, diff, release_id, changes)
             refreshed = refresh_after_load(conn, info.fact_table, release_id)
             message = (
                 f"Loaded release {release.release_label} into {info.fact_table}: {loaded:,} rows counted "
@@ -420,6 +559,7 @@ def load(
                 + f"{sum(r.seconds for r in refreshed):.2f} s ("
                 + ", ".join(f"{r.table} {r.rows:,}" for r in refreshed)
                 + ")"
+                + (f"; {summary_sentence(release.release_label, diff.summary)}" if _compared(diff) else "")
             )
             record_load_run(
                 conn,
@@ -450,18 +590,152 @@ def load(
             )
         raise
     log.info(message)
+    _notify_loaded(settings, info.key, release.release_label, loaded, diff, context)
     warnings = _read_warnings(_validation_dir(settings, manifest))
     if warnings:
         from diaspora.alerts import send_validation_warning
 
         flagged = int(fact["quality_flags"].notna().sum())
-        send_validation_warning(info.key, release.release_label, warnings, loaded, flagged, context)
+        changes = diff.__dict__ if diff else None
+        send_validation_warning(info.key, release.release_label, warnings, loaded, flagged, context, changes)
+    elif diff is not None and (diff.revised_totals or diff.status == "accepted"):
+        from diaspora.alerts import send_revision_warning
+
+        send_revision_warning(info.key, release.release_label, diff.__dict__, context)
     return StepResult(info.key, landing_dir, loaded, time.perf_counter() - started, message)
+
+
+def _compared(diff: DiffRecord | None) -> bool:
+    return diff is not None and diff.old_release_id is not None
+
+
+def _notify_loaded(
+    settings: Settings,
+    source: str,
+    release: str | None,
+    loaded: int,
+    diff: DiffRecord | None,
+    context: dict | None,
+) -> None:
+    """The success notification, with what the release changed against the previous one."""
+    if settings.notify_on_success:
+        from diaspora.alerts import send_release_loaded
+
+        send_release_loaded(source, release, loaded, diff.__dict__ if diff else None, context)
 
 
 def _read_warnings(directory: Path) -> list[dict]:
     path = directory / "warnings.json"
     return json.loads(path.read_text()) if path.exists() else []
+
+
+def stored_landing(source_key: str, reference: str, settings: Settings | None = None) -> str:
+    """The landing folder of a stored release, without the network: ``reference`` is a landing
+    folder, a loaded release's id or label, or the label of a landing never loaded (quarantined,
+    or landed before the warehouse was rebuilt)."""
+    settings = settings or get_settings()
+    get_source(source_key)  # an unknown source fails here, naming the known ones
+    if Path(reference).is_dir():
+        manifest = Manifest.read(reference)
+        if manifest.source != source_key:
+            raise DiasporaError(f"{reference} is a landing of {manifest.source}, not of {source_key}")
+        return manifest.directory
+    engine = get_engine(settings.warehouse_url)
+    with engine.connect() as conn:
+        try:
+            release = find_release(conn, source_key, reference)
+        except DiasporaError:
+            release = None
+    if release is not None and Path(release.raw_location).is_dir():
+        return release.raw_location
+    return _landing_by_label(settings.raw_dir / source_key, reference)
+
+
+def _landing_by_label(folder: Path, label: str) -> str:
+    """The newest complete landing in ``folder`` whose release label is ``label``; an error when
+    landings of that label differ in content (name the folder) or none exists (list the labels)."""
+    manifests = [Manifest.read(path.parent) for path in sorted(folder.glob("*/manifest.json"))]
+    matching = [m for m in manifests if m.release_label == label]
+    contents = {m.content_sha256 for m in matching}
+    if len(contents) == 1:
+        return matching[-1].directory
+    if contents:
+        raise DiasporaError(
+            f"{len(contents)} landings in {folder} are labelled {label!r} with different contents; name one "
+            "folder: " + ", ".join(m.directory for m in matching)
+        )
+    labels = sorted({m.release_label or "(unlabelled)" for m in manifests})
+    raise DiasporaError(
+        f"No stored landing of release {label!r} in {folder}. Stored releases: {', '.join(labels) or 'none'}"
+    )
+
+
+def backfill(
+    source_key: str,
+    reference: str,
+    settings: Settings | None = None,
+    run: RunContext | None = None,
+    *,
+    reload: bool = False,
+    accept_removals: bool = False,
+) -> dict:
+    """Parse, validate and load a stored release again, without the network (CLI; the DAGs do
+    the same when triggered with ``{"release": …}``). A loaded release is skipped unless
+    ``reload``; an older release never hides a newer one in the reporting views."""
+    settings = settings or get_settings()
+    landing_dir = stored_landing(source_key, reference, settings)
+    if not is_new_release(landing_dir, settings, run, reload=reload):
+        return {"landing_dir": landing_dir, "skipped": True}
+    return {
+        "landing_dir": landing_dir,
+        "skipped": False,
+        "parse": parse(landing_dir, settings).as_dict(),
+        "validate": validate(landing_dir, settings, run, accept_removals=accept_removals).as_dict(),
+        "load": load(landing_dir, settings, run).as_dict(),
+    }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two releases of a source compared, named as a user would name them."""
+
+    old_name: str
+    new_name: str
+    diff: ReleaseDiff
+    verdict: Verdict
+
+
+def compare_releases(
+    source_key: str, old: str | None = None, new: str | None = None, settings: Settings | None = None
+) -> Comparison:
+    """``diaspora diff``: two loaded releases (ids or labels; default the two latest), or a loaded
+    release and a validated landing folder (a quarantined release under review)."""
+    settings = settings or get_settings()
+    info = get_source(source_key).INFO
+    grain = grain_of(info.fact_table)
+    engine = get_engine(settings.warehouse_url)
+    with engine.connect() as conn:
+        releases = loaded_releases(conn, source_key)
+        if new and Path(new).is_dir():
+            newer_name, values, newer_index = f"landing {new}", loadable_fact(new, settings), -1
+        else:
+            newer = find_release(conn, source_key, new) if new else _nth(releases, 0, source_key)
+            newer_name, values = newer.name, release_values(conn, grain, newer.release_id)
+            newer_index = releases.index(newer)
+        older = find_release(conn, source_key, old) if old else _nth(releases, newer_index + 1, source_key)
+        previous = release_values(conn, grain, older.release_id)
+    diff = diff_releases(previous, values, grain)
+    verdict = judge(diff, health_for(settings.source_health_file, source_key).revisions)
+    return Comparison(f"{source_key}: {older.name}", newer_name, diff, verdict)
+
+
+def _nth(releases: list[LoadedRelease], index: int, source_key: str) -> LoadedRelease:
+    if index >= len(releases):
+        raise DiasporaError(
+            f"{source_key} has no loaded release before the one to compare ({len(releases)} loaded): "
+            "name the releases (release_id or label)"
+        )
+    return releases[index]
 
 
 def run_source(source_key: str, settings: Settings | None = None, run: RunContext | None = None) -> dict:

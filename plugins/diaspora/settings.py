@@ -125,6 +125,10 @@ class Settings(BaseSettings):
         default="diaspora-warehouse/0.1 (diaspora statistics pipeline)",
         description="User-Agent sent to sources; some refuse generic ones. Add a contact address.",
     )
+    notify_on_success: bool = Field(
+        default=True,
+        description="Send a notification (severity info) for every loaded release, with what it changed.",
+    )
     row_count_tolerance: float = Field(
         default=0.2,
         ge=0,

@@ -5,7 +5,7 @@ WITH runs AS (
     SELECT
         source,
         max(CASE WHEN status = 'success' THEN finished_at END) AS last_success_at,
-        max(CASE WHEN status IN ('failed', 'validation_failed') THEN finished_at END) AS last_failure_at,
+        max(CASE WHEN status IN ('failed', 'validation_failed', 'quarantined') THEN finished_at END) AS last_failure_at,
         count(*) AS load_runs
     FROM etl.load_run
     GROUP BY source
@@ -17,7 +17,7 @@ latest_failure AS (
         message AS last_failure_message,
         row_number() OVER (PARTITION BY source ORDER BY finished_at DESC, load_id DESC) AS recency
     FROM etl.load_run
-    WHERE status IN ('failed', 'validation_failed')
+    WHERE status IN ('failed', 'validation_failed', 'quarantined')
 ),
 latest_validation AS (
     SELECT source, max(validated_at) AS validated_at

@@ -9,6 +9,7 @@ migrate`` calls :func:`refresh_all` (reference data, such as group memberships, 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -17,17 +18,14 @@ import sqlalchemy as sa
 
 from diaspora.errors import LoadCountMismatch
 from diaspora.warehouse.engine import SQL_DIR, dialect
+from diaspora.warehouse.facts import FACT_GRAINS
 from diaspora.warehouse.load import column_types
 
 MART_SQL_DIR = SQL_DIR / "mart"
 
 # The value's key in each fact table (without release_id): a value is current in the newest
 # release that carries its key.
-FACT_KEYS: dict[str, tuple[str, ...]] = {
-    "dw.fact_indicator_value": ("country_code", "indicator_code", "year"),
-    "dw.fact_migrant_stock": ("origin_code", "destination_code", "year", "sex"),
-    "dw.fact_refugee_population": ("origin_code", "asylum_code", "year", "population_type"),
-}
+FACT_KEYS: dict[str, tuple[str, ...]] = {table: grain.keys for table, grain in FACT_GRAINS.items()}
 
 # The mart tables each fact table feeds, in refresh order (a later one reads an earlier one).
 REFRESHED_BY: dict[str, tuple[str, ...]] = {
@@ -77,6 +75,46 @@ def definition(table: str) -> str:
 def mart_tables() -> list[str]:
     """Every mart table with a definition, in refresh order (the files' numbering)."""
     return [f"mart.{p.stem.split('_', 1)[1]}" for p in sorted(MART_SQL_DIR.glob("*.sql"))]
+
+
+def _current_view(fact_table: str) -> str:
+    return "mart.current_" + fact_table.removeprefix("dw.fact_")
+
+
+def replace_relation(sql: str, name: str, subquery: str) -> str:
+    """``name`` (with or without an alias) replaced by ``(subquery)``, aliased as before or by its
+    own short name (PostgreSQL before 16 wants every subquery in FROM aliased)."""
+    pattern = re.compile(rf"\b{re.escape(name)}\b(\s+AS\s+\w+)?", re.IGNORECASE)
+    short = name.split(".", 1)[1]
+    return pattern.sub(lambda m: f"({subquery}){m.group(1) or ' AS ' + short}", sql)
+
+
+def as_of_definition(table: str, pinned: dict[str, int]) -> str:
+    """The ``SELECT`` of mart ``table`` computed from pinned releases: for each fact table in
+    ``pinned`` (fact table → release_id), that release's rows instead of the current rows, and the
+    mart tables it reads computed the same way. What a factsheet pinned to a release reads."""
+    sql = definition(table)
+    for fact_table, release_id in pinned.items():
+        rows = f"SELECT * FROM {fact_table} WHERE release_id = {int(release_id)}"
+        sql = replace_relation(sql, _current_view(fact_table), rows)
+    for other in mart_tables():
+        if other != table and _reads_pinned(other, pinned) and re.search(rf"\b{re.escape(other)}\b", sql):
+            sql = replace_relation(sql, other, as_of_definition(other, pinned))
+    return sql
+
+
+def _reads_pinned(table: str, pinned: dict[str, int]) -> bool:
+    return any(table in REFRESHED_BY.get(fact_table, ()) for fact_table in pinned)
+
+
+def as_of_relations(pinned: dict[str, int]) -> dict[str, str]:
+    """For each aggregated ``reporting`` view that pinned releases change, the relation to read
+    instead (its mart table computed from those releases); the other views stay as they are."""
+    return {
+        f"reporting.{table.removeprefix('mart.')}": as_of_definition(table, pinned)
+        for table in mart_tables()
+        if _reads_pinned(table, pinned)
+    }
 
 
 def refresh_after_load(conn: sa.Connection, fact_table: str, release_id: int) -> list[Refreshed]:
