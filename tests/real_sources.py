@@ -659,16 +659,22 @@ class RealSourcesServer:
     every path (with query) served, for tests that count calls.
     """
 
-    def __init__(self, workdir: Path, data: RealData | None = None) -> None:
+    def __init__(self, workdir: Path, data: RealData | None = None, *, with_workbook: bool = True) -> None:
         data = data or load_real()
         self.worldbank = WorldBankApi(data)
         self.unhcr = UnhcrApi(data)
-        self.ims_info = write_ims_workbook(Path(workdir) / IMS_FILE_NAME, data)
-        self._workbook = self.ims_info.path.read_bytes()
+        self.ims_info = write_ims_workbook(Path(workdir) / IMS_FILE_NAME, data) if with_workbook else None
+        self._workbook = self.ims_info.path.read_bytes() if self.ims_info else b""
         self.requests: list[str] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def publish_unhcr(self, table: pd.DataFrame) -> None:
+        """Serve ``table`` (the real population table's columns) as UNHCR's next release."""
+        self.unhcr = UnhcrApi(
+            RealData(wdi=pd.DataFrame(), ims=pd.DataFrame(), unhcr=table, countries=pd.DataFrame())
+        )
 
     # --- lifecycle ---
 
@@ -722,7 +728,7 @@ class RealSourcesServer:
             return _json(self.worldbank.indicator_page(match.group(1), query))
         if _UNHCR_POPULATION.match(parts.path):
             return _json(self.unhcr.page(query))
-        if (match := _UNDESA_FILE.match(parts.path)) and match.group(1) == IMS_FILE_NAME:
+        if (match := _UNDESA_FILE.match(parts.path)) and match.group(1) == IMS_FILE_NAME and self._workbook:
             return 200, XLSX_TYPE, self._workbook
         return 404, "text/plain; charset=utf-8", f"not found: {parts.path}".encode()
 
