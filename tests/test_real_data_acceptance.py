@@ -435,7 +435,8 @@ def _check_a_second_release_refreshes_the_reporting_layer(
     url: str, server: RealSourcesServer, expected
 ) -> None:
     """A later World Bank release (SYNTHETIC revision: Tajikistan's 2023 remittances +10 %) reaches
-    the remittances and the diaspora profile through the layer; every other figure stays."""
+    the remittances and the diaspora profile through the layer; every other figure stays; the
+    release diff finds that one value and nothing else."""
     real = expected.loc[("TJK", 2023), "usd"]
     revised = round(real * 1.1)
     server.worldbank.publish_revision("2025-12-16", {("BX.TRF.PWKR.CD.DT", "TJK", 2023): revised})
@@ -462,6 +463,18 @@ def _check_a_second_release_refreshes_the_reporting_layer(
         " WHERE country_code IN :codes AND remittances_received_usd IS NOT NULL",
         codes=tuple(COUNTRIES),
     )
+    changes = _rows(
+        url,
+        "SELECT old_release_label, added, removed, revised, status FROM reporting.release_changes"
+        " WHERE source = 'worldbank_indicators' AND new_release_label = '2025-12-16'",
+    )
+    assert [tuple(r) for r in changes] == [(LASTUPDATED, 0, 0, 1, "loaded")]
+    revision = _rows(
+        url,
+        "SELECT country_code, measure, year, old_value, new_value FROM reporting.value_revisions"
+        " WHERE new_release_label = '2025-12-16'",
+    )
+    assert [tuple(r) for r in revision] == [("TJK", "BX.TRF.PWKR.CD.DT", 2023, real, revised)]
     unchanged = {(c, y): v for c, y, v in others if (c, y) != ("TJK", 2023) and y >= FIRST_YEAR}
     assert len(unchanged) == len(expected) - 1
     assert all(abs(v - expected.loc[key, "usd"]) < 0.5 for key, v in unchanged.items())

@@ -172,10 +172,52 @@ def test_an_older_release_backfilled_from_its_landing_hides_nothing_newer(
         " ORDER BY new_release_label",
     )
     assert diffs == [("2025-07-01", None, 0, "loaded"), ("2025-12-16", "2025-07-01", 3, "loaded")]
+    _check_the_layer_as_of_each_release(warehouse_url)
     with pytest.raises(
         DiasporaError, match=r"No stored landing of release '1999-01-01'.*2025-07-01, 2025-12-16"
     ):
         pipeline.backfill("worldbank_indicators", "1999-01-01", settings)
+
+
+def _check_the_layer_as_of_each_release(url: str) -> None:
+    """Pinned to the latest release, every aggregated view computed as of it equals the view;
+    pinned to the first, the remittances are the first release's."""
+    from diaspora.warehouse.mart import as_of_relations
+
+    with get_engine(url).connect() as conn:
+        ids = dict(conn.execute(sa.text("SELECT release_label, release_id FROM reporting.releases")).all())
+        latest = as_of_relations({"dw.fact_indicator_value": ids["2025-12-16"]})
+        assert sorted(latest) == ["reporting.diaspora_profile", "reporting.remittances"]
+        for view, select in latest.items():
+            described = conn.execute(sa.text(f"SELECT * FROM {view} LIMIT 0")).keys()
+            listed = ", ".join(described)
+            now = conn.execute(sa.text(f"SELECT {listed} FROM {view} ORDER BY {listed}")).all()
+            pinned = conn.execute(sa.text(f"SELECT {listed} FROM ({select}) AS v ORDER BY {listed}")).all()
+            assert now == pinned and (now or view == "reporting.diaspora_profile"), view  # no UN DESA here
+        first = as_of_relations({"dw.fact_indicator_value": ids["2025-07-01"]})["reporting.remittances"]
+        received = conn.execute(
+            sa.text(
+                f"SELECT remittances_received_usd, release_label FROM ({first}) AS v"
+                " WHERE country_code = 'TJK' AND year = 2022"
+            )
+        ).all()
+        assert [tuple(r) for r in received] == [(1_000_000 * (2022 - 1980) + 3, "2025-07-01")]
+
+
+def test_every_reporting_table_computes_from_pinned_releases_on_an_empty_warehouse(warehouse_url):
+    """The SQL of each mart table with every fact table pinned (and the tables it reads computed
+    the same way) runs on the engine."""
+    from diaspora.warehouse.engine import migrate
+    from diaspora.warehouse.mart import FACT_KEYS, as_of_definition, mart_tables
+
+    engine = get_engine(warehouse_url)
+    migrate(engine)
+    pinned = dict.fromkeys(FACT_KEYS, 1)
+    with engine.connect() as conn:
+        for table in mart_tables():
+            sql = as_of_definition(table, pinned)
+            assert "mart.current_" not in sql and "FROM mart." not in sql and "JOIN mart." not in sql, table
+            assert conn.execute(sa.text(f"SELECT count(*) FROM ({sql}) AS v")).scalar_one() == 0
 
 
 # === two real-format UNHCR releases at full size (both engines) ================================
@@ -333,8 +375,9 @@ def test_two_real_releases_diff_alert_and_read_as_published(two_releases, vintag
     assert "  revised              2" in printed
     assert "KGZ refugees 2023 (all counterparts): 2,216 → 3,324 (+50.0 %)" in printed
 
-    if url.startswith("duckdb"):  # engine-independent code paths: once
-        _check_a_pinned_factsheet(settings)
+    _check_a_pinned_factsheet(settings)
+    if url.startswith("duckdb"):  # engine-independent paths beyond those above: once
+        _check_a_landing_under_review(second_landing, expected)
         _check_an_offline_reload(url, first_landing, first, second)
 
 
@@ -360,6 +403,13 @@ def _check_a_pinned_factsheet(settings) -> None:
     latest = settings.data_dir / "factsheets" / "TJK" / "factsheet.json"
     assert _figure(latest, "refugees_from")["year"] == 2025
     assert json.loads(latest.read_text())["pinned_releases"] == []
+
+
+def _check_a_landing_under_review(landing: str, expected: dict) -> None:
+    """`diaspora diff SOURCE OLD LANDING`: what the quarantine alert tells the operator to run."""
+    compared = pipeline.compare_releases(UNHCR, "UNHCR population 2024", landing)
+    assert compared.diff.counts["removed"] == expected["removed"] and compared.verdict.quarantine
+    assert compared.new_name == f"landing {landing}"
 
 
 def _check_an_offline_reload(url: str, first_landing: str, first: pd.DataFrame, second: pd.DataFrame) -> None:
