@@ -63,7 +63,7 @@ def _raw_append(source_key: str, landing_dir: str) -> tuple[float, int]:
     from diaspora.warehouse.load import bulk_insert, create_table_like
 
     settings = get_settings()
-    info = get_source(source_key).INFO
+    info = get_source(source_key)
     frame = loadable_fact(landing_dir, settings).assign(release_id=1)  # the very rows load writes
     table = f"staging.bench_raw_{uuid.uuid4().hex[:8]}"
     engine = get_engine(settings.warehouse_url)
@@ -89,7 +89,7 @@ def _fact_rows_of_landing(landing_dir: str) -> int:
     from diaspora.warehouse.engine import get_engine
 
     manifest = Manifest.read(landing_dir)
-    table = get_source(manifest.source).INFO.fact_table
+    table = get_source(manifest.source).fact_table
     with get_engine(get_settings().warehouse_url).connect() as conn:
         return conn.execute(
             sa.text(

@@ -7,12 +7,12 @@ same figures as JSON and CSV, and an index page, under <DIASPORA_DATA_DIR>/facts
 
 from airflow.sdk import DAG, task
 
-from diaspora.assets import UNDESA_MIGRANT_STOCK, UNHCR_REFUGEES, WORLDBANK_INDICATORS
+from diaspora.assets import any_source_loaded
 from diaspora.orchestration import WAREHOUSE_POOL, dag_settings
 
 with DAG(
     dag_id="diaspora_reporting",
-    schedule=(WORLDBANK_INDICATORS | UNDESA_MIGRANT_STOCK | UNHCR_REFUGEES),
+    schedule=any_source_loaded(),
     **dag_settings(__doc__, ("reporting",)),
 ):
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from diaspora.sources.undesa import ID_COLUMNS, SEXES, YEARS
+from diaspora.sources.undesa_migrant_stock.parse import ID_COLUMNS, SEXES, YEARS
 
 TITLE_ROWS = [
     ["United Nations"],

@@ -9,7 +9,7 @@ from diaspora import pipeline
 from diaspora.errors import ParseError
 from diaspora.landing import Manifest
 from diaspora.sources.base import ParsedDataset
-from diaspora.sources.undesa import ID_COLUMNS, SEXES, YEARS
+from diaspora.sources.undesa_migrant_stock.parse import ID_COLUMNS, SEXES, YEARS
 from tests.ims_workbook import Row, write_workbook
 
 RUS, TJK, UZB, OTHER, WORLD = (

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from functools import reduce
+
 from airflow.sdk import Asset
+
+from diaspora.sources import registry
+from diaspora.sources.contract import Source
 
 
 def source_asset(source_key: str, fact_table: str) -> Asset:
@@ -10,7 +15,13 @@ def source_asset(source_key: str, fact_table: str) -> Asset:
     return Asset(name=source_key, uri=f"x-diaspora://warehouse/{fact_table}?source={source_key}")
 
 
-WORLDBANK_INDICATORS = source_asset("worldbank_indicators", "dw.fact_indicator_value")
-UNDESA_MIGRANT_STOCK = source_asset("undesa_migrant_stock", "dw.fact_migrant_stock")
-UNHCR_REFUGEES = source_asset("unhcr_refugees", "dw.fact_refugee_population")
+def asset_of(source: Source) -> Asset:
+    return source_asset(source.key, source.fact_table)
+
+
+def any_source_loaded():  # noqa: ANN201 - an Airflow asset condition
+    """A schedule that fires when any registered source has loaded new data."""
+    return reduce(lambda either, asset: either | asset, (asset_of(s) for s in registry().values()))
+
+
 SURVEY_RESPONSES = source_asset("survey_files", "dw.fact_survey_response")

@@ -299,7 +299,7 @@ def pin_releases(conn: sa.Connection, pins: dict[str, str]) -> AsOf:
     pinned, names, parts = {}, [], []
     for source, reference in sorted(pins.items()):
         release = find_release(conn, source, reference)
-        pinned[get_source(source).INFO.fact_table] = release.release_id
+        pinned[get_source(source).fact_table] = release.release_id
         names.append(f"{source}: {release.name}")
         parts.append(f"{source}-{release.release_id}")
     return AsOf(as_of_relations(pinned), names, "as-published/" + "_".join(parts))

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Asset, Param, get_current_context, task
+from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from diaspora.alerts import on_dag_failure, on_task_failure, on_task_retry
+from diaspora.assets import asset_of
+from diaspora.sources.contract import Source
 
 
 def default_args() -> dict:
@@ -88,26 +90,21 @@ def dag_settings(doc_md: str, tags: tuple[str, ...]) -> dict:
     }
 
 
-def build_source_dag(
-    source_key: str,
-    *,
-    schedule: str,
-    asset: Asset,
-    doc_md: str,
-    tags: tuple[str, ...] = (),
-) -> DAG:
-    """check_warehouse → extract → is_new_release → parse → validate → load (emits ``asset``),
+def build_source_dag(source: Source) -> DAG:
+    """The DAG of ``source``, from its contract (dag_id = key, schedule, tags, documentation):
+    check_warehouse → extract → is_new_release → parse → validate → load (emits ``asset``),
     with check_freshness beside is_new_release (a stale source warns even when nothing changed).
     Triggered with ``{"release": …}`` (see :data:`BACKFILL_PARAMS`), extract takes that stored
     landing instead of fetching: a backfill without the network.
 
     The tasks that open the warehouse run in :data:`WAREHOUSE_POOL`; extract, parse and
     check_freshness do not touch it and run beside other DAGs' warehouse tasks."""
+    source_key, asset = source.key, asset_of(source)
     with DAG(
         dag_id=source_key,
-        schedule=schedule,
+        schedule=source.schedule,
         params=BACKFILL_PARAMS,
-        **dag_settings(doc_md, ("source", *tags)),
+        **dag_settings(source.description, ("source", *source.tags)),
     ) as dag:
 
         @task(pool=WAREHOUSE_POOL)

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,7 @@ from diaspora.revisions import ReleaseDiff, Verdict, diff_releases, judge, summa
 from diaspora.settings import Settings, get_settings
 from diaspora.sources import get_source
 from diaspora.sources.base import ParsedDataset
+from diaspora.sources.contract import Source
 from diaspora.validation import ExpectationOutcome, ValidationReport, validate_frame
 from diaspora.warehouse.catalog import grant_bi_role
 from diaspora.warehouse.engine import dialect, get_engine, migrate, pending_migrations, safe_url
@@ -210,7 +210,7 @@ def _parsed_dir(settings: Settings, manifest: Manifest) -> Path:
     return settings.parsed_dir / manifest.source / manifest.landing_id
 
 
-def _parsed_landing(landing_dir: str, settings: Settings) -> tuple[Manifest, ModuleType, ParsedDataset]:
+def _parsed_landing(landing_dir: str, settings: Settings) -> tuple[Manifest, Source, ParsedDataset]:
     """The manifest of a landing, its source module and the frames the parse step wrote."""
     manifest = Manifest.read(landing_dir)
     return manifest, get_source(manifest.source), ParsedDataset.read(_parsed_dir(settings, manifest))
@@ -223,10 +223,10 @@ def parse(landing_dir: str, settings: Settings | None = None) -> StepResult:
     manifest = Manifest.read(landing_dir)
     source = get_source(manifest.source)
     parsed = source.parse(manifest, settings)
-    fact_table = source.INFO.fact_table
+    fact_table = source.fact_table
     parsed.frames[fact_table] = in_country_order(fact_table, parsed.frames[fact_table])
     parsed.write(_parsed_dir(settings, manifest))
-    rows = len(parsed.frames[source.INFO.fact_table])
+    rows = len(parsed.frames[source.fact_table])
     return StepResult(manifest.source, landing_dir, rows, time.perf_counter() - started)
 
 
@@ -276,7 +276,7 @@ def loadable_fact(landing_dir: str, settings: Settings | None = None) -> pd.Data
     validation helpers, and the quality flags of the warnings validation found."""
     settings = settings or get_settings()
     manifest = Manifest.read(landing_dir)
-    info = get_source(manifest.source).INFO
+    info = get_source(manifest.source)
     path = _parsed_dir(settings, manifest) / f"{info.fact_table}.parquet"
     columns = [c for c in pq.read_schema(path).names if c not in info.validation_only_columns]
     fact = pq.read_table(path, columns=columns).to_pandas()
@@ -284,12 +284,12 @@ def loadable_fact(landing_dir: str, settings: Settings | None = None) -> pd.Data
     return fact
 
 
-def _preceding(engine, manifest: Manifest, source: ModuleType) -> LoadedRelease | None:  # noqa: ANN001
+def _preceding(engine, manifest: Manifest, source: Source) -> LoadedRelease | None:  # noqa: ANN001
     """The loaded release published just before the landed one (None for the first)."""
     with engine.connect() as conn:
         return preceding_release(
             conn,
-            source.INFO.key,
+            source.key,
             source.release_date(manifest.release_label),
             datetime.fromisoformat(manifest.fetched_at),
             manifest.content_sha256,
@@ -299,10 +299,10 @@ def _preceding(engine, manifest: Manifest, source: ModuleType) -> LoadedRelease 
 def _compare_with_preceding(
     engine,
     manifest: Manifest,
-    source: ModuleType,
+    source: Source,
     fact: pd.DataFrame,  # noqa: ANN001
 ) -> tuple[LoadedRelease | None, ReleaseDiff]:
-    grain = grain_of(source.INFO.fact_table)
+    grain = grain_of(source.fact_table)
     preceding = _preceding(engine, manifest, source)
     if preceding is None:
         previous = pd.DataFrame({c: pd.Series(dtype="int64" if c == "year" else object) for c in grain.keys})
@@ -331,7 +331,7 @@ def validate(
     run = run or RunContext()
     started_at, started = datetime.now(UTC), time.perf_counter()
     manifest, source, parsed = _parsed_landing(landing_dir, settings)
-    info = source.INFO
+    info = source
     engine = get_engine(settings.warehouse_url)
     health = health_for(settings.source_health_file, info.key)
     keys = list(grain_of(info.fact_table).keys)
@@ -349,7 +349,7 @@ def validate(
     }
     report = validate_frame(
         fact,
-        settings.expectations_dir / f"{info.suite}.json",
+        info.suite_path,
         parameters,
         docs_dir=settings.data_docs_dir,
         run_name=run.run_id or manifest.landing_id,
@@ -500,8 +500,8 @@ def _sample_values_json(outcome: ExpectationOutcome) -> str | None:
     return to_json_text(outcome.sample_values) if outcome.sample_values else None
 
 
-def _release_info(manifest: Manifest, source: ModuleType) -> ReleaseInfo:
-    info = source.INFO
+def _release_info(manifest: Manifest, source: Source) -> ReleaseInfo:
+    info = source
     return ReleaseInfo(
         source=info.key,
         publisher=info.publisher,
@@ -535,7 +535,7 @@ def load(
     started_at, started = datetime.now(UTC), time.perf_counter()
     manifest = Manifest.read(landing_dir)
     source = get_source(manifest.source)
-    info = source.INFO
+    info = source
     release = _release_info(manifest, source)
     dimensions = ParsedDataset.read(_parsed_dir(settings, manifest), tables=info.dimension_tables).frames
     fact = loadable_fact(landing_dir, settings)
@@ -711,7 +711,7 @@ def compare_releases(
     """``diaspora diff``: two loaded releases (ids or labels; default the two latest), or a loaded
     release and a validated landing folder (a quarantined release under review)."""
     settings = settings or get_settings()
-    info = get_source(source_key).INFO
+    info = get_source(source_key)
     grain = grain_of(info.fact_table)
     engine = get_engine(settings.warehouse_url)
     with engine.connect() as conn:

@@ -1,24 +1,40 @@
-"""Sources: each module extracts (lands raw payloads) and parses them into warehouse frames.
+"""Sources: one folder per source, each declaring a :class:`~diaspora.sources.contract.Source`.
 
-A source module provides ``INFO`` (:class:`~diaspora.sources.base.SourceInfo`) and the
-functions ``extract``, ``parse`` and ``expectation_parameters``; see ``base.py``.
+The registry is every sub-folder of this package whose ``__init__.py`` defines ``SOURCE``: a new
+source is one new folder (``diaspora new-source NAME`` writes one), and nothing else lists it.
+Importing the registry imports each folder's ``__init__.py`` only (no pandas, no requests): the
+DAG factory runs it at every parse.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+import pkgutil
+from functools import cache
 
-# source key (= DAG id) → module; a new source adds one line here.
-SOURCE_MODULES: dict[str, str] = {
-    "worldbank_indicators": "diaspora.sources.worldbank",
-    "undesa_migrant_stock": "diaspora.sources.undesa",
-    "unhcr_refugees": "diaspora.sources.unhcr",
-}
+from diaspora.sources.contract import SOURCES_DIR, Source
 
 
-def get_source(key: str) -> ModuleType:
+@cache
+def registry() -> dict[str, Source]:
+    """Every registered source by key, in key order."""
+    sources = {}
+    for module in sorted(pkgutil.iter_modules([str(SOURCES_DIR)]), key=lambda m: m.name):
+        if not module.ispkg:
+            continue
+        declared = getattr(importlib.import_module(f"diaspora.sources.{module.name}"), "SOURCE", None)
+        if not isinstance(declared, Source):
+            continue
+        if declared.key != module.name:
+            raise ValueError(
+                f"{SOURCES_DIR / module.name}: SOURCE.key is {declared.key!r}; it must be the folder name"
+            )
+        sources[declared.key] = declared
+    return sources
+
+
+def get_source(key: str) -> Source:
     try:
-        return importlib.import_module(SOURCE_MODULES[key])
+        return registry()[key]
     except KeyError as exc:
-        raise KeyError(f"Unknown source {key!r}; known: {sorted(SOURCE_MODULES)}") from exc
+        raise KeyError(f"Unknown source {key!r}; known: {sorted(registry())}") from exc

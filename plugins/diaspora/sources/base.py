@@ -1,4 +1,4 @@
-"""What every source provides, and the parsed form every source hands to validation and load."""
+"""The parsed form every source hands to validation and load."""
 
 from __future__ import annotations
 
@@ -6,22 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """Static facts about a source; the licence and citation travel with every release."""
-
-    key: str  # also the DAG id
-    publisher: str
-    dataset: str
-    licence: str
-    citation: str
-    fact_table: str  # e.g. dw.fact_indicator_value
-    value_column: str  # the measure compared with the previous release
-    suite: str  # expectation suite file name in expectations/, without .json
-    dimension_tables: tuple[str, ...] = ()  # loaded before the fact, in this order
-    validation_only_columns: tuple[str, ...] = ()  # helper columns of the fact frame, not loaded
 
 
 @dataclass

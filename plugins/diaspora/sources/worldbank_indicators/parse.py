@@ -1,205 +1,17 @@
-"""World Bank Indicators API v2: country metadata and indicator values for every country.
-
-Extract follows pagination to the last page and checks the rows received against the API's
-``total``; an HTTP 200 whose body is an API error message is a failure that shows the message.
-Parse turns the landed pages into ``dim_country``, ``dim_indicator`` and
-``fact_indicator_value`` frames; nulls stay null and negative values are kept.
-"""
+"""Parse the landed World Bank pages into dim_country, dim_indicator and fact_indicator_value."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import lru_cache
-from pathlib import Path
-
 import pandas as pd
-import requests
-import yaml
 
 from diaspora.countries import country_table, reference_area_codes, unmapped_areas
-from diaspora.errors import ConfigError, ParseError, SourceError
-from diaspora.http_client import fetch
-from diaspora.landing import Landing, Manifest
+from diaspora.errors import ParseError
+from diaspora.landing import Manifest
 from diaspora.settings import Settings
-from diaspora.sources.base import ParsedDataset, SourceInfo
-
-AGGREGATE_REGION_ID = "NA"  # region.id of World, regions and income groups in /country
-
-
-@dataclass(frozen=True)
-class IndicatorConfig:
-    code: str
-    name: str
-    unit: str | None
-    topic: str | None
-    percentage: bool
-    non_negative: bool  # amounts and counts: a negative value is an error (percentages are too)
-
-
-@dataclass(frozen=True)
-class WorldBankConfig:
-    start_year: int
-    end_year: int
-    indicators: tuple[IndicatorConfig, ...]
-
-
-def load_config(path: Path) -> WorldBankConfig:
-    """Read and check the indicator YAML; errors name the file and the field."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-        end = raw.get("end_year", "latest")
-        end_year = datetime.now(UTC).year if end == "latest" else int(end)
-        indicators = tuple(
-            IndicatorConfig(
-                code=str(item["code"]),
-                name=str(item["name"]),
-                unit=item.get("unit"),
-                topic=item.get("topic"),
-                percentage=bool(item.get("percentage", False)),
-                non_negative=bool(item.get("non_negative", False) or item.get("percentage", False)),
-            )
-            for item in raw["indicators"]
-        )
-        config = WorldBankConfig(
-            start_year=int(raw["start_year"]),
-            end_year=end_year,
-            indicators=indicators,
-        )
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: indicator configuration file not found") from exc
-    except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: invalid indicator configuration ({exc!r})") from exc
-    codes = [i.code for i in indicators]
-    if not codes or len(set(codes)) != len(codes):
-        raise ConfigError(f"{path}: 'indicators' must list each code once, got {codes}")
-    if config.start_year > config.end_year:
-        raise ConfigError(f"{path}: start_year {config.start_year} is after end_year {end_year}")
-    return config
-
-
-@lru_cache(maxsize=4)
-def _cached_config(path: str, _mtime: float) -> WorldBankConfig:
-    return load_config(Path(path))
-
-
-def config_for(settings: Settings) -> WorldBankConfig:
-    path = Path(settings.worldbank_indicators_file)
-    mtime = path.stat().st_mtime if path.exists() else 0.0
-    return _cached_config(str(path), mtime)
-
-
-INFO = SourceInfo(
-    key="worldbank_indicators",
-    publisher="World Bank",
-    dataset="World Development Indicators",
-    licence="CC BY 4.0",
-    citation="World Bank, World Development Indicators (https://data.worldbank.org), CC BY 4.0.",
-    fact_table="dw.fact_indicator_value",
-    value_column="value",
-    suite="worldbank_indicators",
-    dimension_tables=("dw.dim_country", "dw.dim_indicator"),
-    validation_only_columns=("is_percentage", "non_negative", "change_vs_previous_year"),
-)
-
-
-# --- extract ---------------------------------------------------------------------------------
-
-
-def decode_page(content: bytes, where: str) -> tuple[dict, list[dict]]:
-    """Split one API page into (meta, rows); an error body raises with the API's own message."""
-    try:
-        body = json.loads(content)
-    except ValueError as exc:
-        raise SourceError(f"{where}: the body is not JSON ({content[:200]!r})") from exc
-    if isinstance(body, list) and body and isinstance(body[0], dict) and "message" in body[0]:
-        messages = "; ".join(
-            f"{m.get('id', '?')} {m.get('key', '')}: {m.get('value', '')}".strip() for m in body[0]["message"]
-        )
-        raise SourceError(f"{where}: the World Bank API answered with an error: {messages}")
-    if not (isinstance(body, list) and len(body) == 2 and isinstance(body[0], dict)):
-        raise SourceError(
-            f"{where}: expected a JSON array [meta, rows] from the World Bank API, "
-            f"got {type(body).__name__} starting {content[:120]!r}"
-        )
-    meta, rows = body
-    for field in ("page", "pages", "total"):
-        if field not in meta:
-            raise SourceError(f"{where}: page metadata lacks '{field}': {meta}")
-    return meta, rows or []
-
-
-def _fetch_all_pages(
-    session: requests.Session,
-    settings: Settings,
-    landing: Landing,
-    url: str,
-    params: dict[str, object],
-    name: str,
-) -> dict:
-    """Fetch ``url`` page by page until ``page == pages``, landing each page; return page-1 meta."""
-    page, pages, received, first_meta = 1, 1, 0, None
-    while page <= pages:
-        fetched = fetch(session, url, settings, {**params, "page": page})
-        meta, rows = decode_page(fetched.content, fetched.url)
-        if int(meta["page"]) != page and int(meta["pages"]) > 0:
-            raise SourceError(f"{fetched.url}: asked for page {page}, the API sent page {meta['page']}")
-        landing.store(
-            f"{name}/page-{page:04d}.json",
-            fetched.url,
-            fetched.content,
-            fetched.fetched_at,
-            lastupdated=meta.get("lastupdated"),
-            total=int(meta["total"]),
-        )
-        first_meta = first_meta or meta
-        pages = int(meta["pages"])
-        received += len(rows)
-        page += 1
-    expected = int(first_meta["total"])
-    if received != expected:
-        raise SourceError(
-            f"{url}: received {received} rows but the API announced total={expected} "
-            f"over {pages} page(s): a page is missing or short. Nothing was loaded; retry the run."
-        )
-    return first_meta
-
-
-def extract(settings: Settings, session: requests.Session, landing: Landing) -> str | None:
-    """Land country metadata and every configured indicator; return the release (``lastupdated``)."""
-    config = config_for(settings)
-    base = settings.worldbank_base_url.rstrip("/")
-    common = {"format": "json", "per_page": settings.worldbank_per_page}
-    _fetch_all_pages(session, settings, landing, f"{base}/country", common, "country")
-    releases = set()
-    for indicator in config.indicators:
-        meta = _fetch_all_pages(
-            session,
-            settings,
-            landing,
-            f"{base}/country/all/indicator/{indicator.code}",
-            {**common, "date": f"{config.start_year}:{config.end_year}"},
-            f"indicator/{indicator.code}",
-        )
-        if meta.get("lastupdated"):
-            releases.add(str(meta["lastupdated"]))
-    # WDI is released as a whole; if indicators disagree, the newest date names the release.
-    return max(releases) if releases else None
-
-
-def release_url(settings: Settings) -> str:
-    return settings.worldbank_base_url.rstrip("/") + "/country/all/indicator"
-
-
-def release_date(label: str | None) -> date | None:
-    try:
-        return date.fromisoformat(label) if label else None
-    except ValueError:
-        return None
-
-
-# --- parse -----------------------------------------------------------------------------------
+from diaspora.sources.base import ParsedDataset
+from diaspora.sources.worldbank_indicators import SOURCE
+from diaspora.sources.worldbank_indicators.extract import AGGREGATE_REGION_ID, decode_page
+from diaspora.sources.worldbank_indicators.settings import WorldBankConfig, config_for
 
 
 def _landed_rows(manifest: Manifest, prefix: str) -> list[tuple[str, dict]]:
@@ -348,7 +160,7 @@ def parse_indicators(manifest: Manifest, config: WorldBankConfig) -> pd.DataFram
                 "unit": i.unit,
                 "is_percentage": i.percentage,
                 "topic": i.topic,
-                "publisher": INFO.publisher,
+                "publisher": SOURCE.publisher,
             }
             for i in config.indicators
         ]

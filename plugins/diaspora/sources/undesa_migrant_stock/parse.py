@@ -7,26 +7,21 @@ workbook carries (Australia/New Zealand), resolves UN M49 location codes to conf
 countries, aggregates and residual categories (a code no reference file knows loads as
 ``M49:<code>``, kind unmapped, and the suite warns), and melts the 24 year × sex columns into
 ``fact_migrant_stock`` rows. Consistency checks (male + female = both, a destination's sum over
-origins = its total row) are computed here as helper columns that the suite then checks.
-"""
+origins = its total row) are computed here as helper columns that the suite then checks."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
-import requests
 
 from diaspora.countries import resolve_m49, un_area_code
-from diaspora.errors import ParseError, SourceError
-from diaspora.http_client import fetch
-from diaspora.landing import Landing, Manifest
+from diaspora.errors import ParseError
+from diaspora.landing import Manifest
 from diaspora.settings import Settings
-from diaspora.sources.base import ParsedDataset, SourceInfo
+from diaspora.sources.base import ParsedDataset
 
 SHEET = "Table 1"
 ID_COLUMNS = [
@@ -43,56 +38,6 @@ SEXES = ["both", "male", "female"]  # the workbook's order of the three year blo
 WORLD = 900
 NOT_AVAILABLE = {"..", "", "-", "…"}
 VALUE_COLUMNS = [f"{sex}_{year}" for sex in SEXES for year in YEARS]
-
-INFO = SourceInfo(
-    key="undesa_migrant_stock",
-    publisher="United Nations, Department of Economic and Social Affairs, Population Division",
-    dataset="International Migrant Stock",
-    licence="CC BY 3.0 IGO",
-    citation=(
-        "United Nations Department of Economic and Social Affairs, Population Division (2024). "
-        "International Migrant Stock 2024. CC BY 3.0 IGO."
-    ),
-    fact_table="dw.fact_migrant_stock",
-    value_column="migrants",
-    suite="undesa_migrant_stock",
-    dimension_tables=("dw.dim_country",),
-    validation_only_columns=("sex_gap", "destination_total_gap", "unresolved_location"),
-)
-
-
-# --- extract ---------------------------------------------------------------------------------
-
-
-def _file_name(url: str) -> str:
-    return Path(urlsplit(url).path).name or "migrant_stock.xlsx"
-
-
-def extract(settings: Settings, session: requests.Session, landing: Landing) -> str | None:
-    """Land the workbook; refuse anything that is not an xlsx (a zip) with the reason."""
-    fetched = fetch(session, settings.undesa_ims_url, settings)
-    if not fetched.content.startswith(b"PK"):
-        raise SourceError(
-            f"{fetched.url}: expected an .xlsx workbook, got {fetched.content_type or 'unknown type'} "
-            f"starting {fetched.content[:80]!r}. The server may refuse our User-Agent "
-            "(DIASPORA_HTTP_USER_AGENT) or the URL (DIASPORA_UNDESA_IMS_URL) may have moved."
-        )
-    name = _file_name(settings.undesa_ims_url)
-    landing.store(name, fetched.url, fetched.content, fetched.fetched_at)
-    edition = re.search(r"(19|20)\d{2}", name)
-    return f"IMS {edition.group(0)}" if edition else name
-
-
-def release_url(settings: Settings) -> str:
-    return settings.undesa_ims_url
-
-
-def release_date(label: str | None) -> date | None:
-    match = re.search(r"(19|20)\d{2}", label or "")
-    return date(int(match.group(0)), 1, 1) if match else None
-
-
-# --- parse -----------------------------------------------------------------------------------
 
 
 def _normalise(cell: object) -> str:

@@ -1,115 +1,20 @@
-"""UNHCR Refugee Population Statistics: people by origin, country of asylum, year and population type.
-
-Extract pages through ``{base}/population/`` to ``maxPages`` with the project's one HTTP client
-(same retries and error rules as every source); a body that is not the API's ``{"page", "maxPages",
-"items"}`` shape, or a page shorter than the limit before the last, fails the extract. Parse turns
-each item into one row per population type it reports; counts may come as integers or strings; ``"-"``
-as a code marks a dimension that was not broken down and becomes ``UNHCR:ALL``, never a country.
-UNHCR's codes for what is not a country (``UNK`` unknown, ``XXA`` stateless, ``TIB`` Tibetan) are
-reference members with their kind; a code never seen before loads as ``unmapped`` and warns.
-"""
+"""Parse UNHCR's population pages into fact_refugee_population rows (one per item and population type)."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime
-
 import pandas as pd
-import requests
 
 from diaspora.countries import reference_area_codes, unmapped_areas
-from diaspora.errors import ParseError, SourceError
-from diaspora.http_client import fetch
-from diaspora.landing import Landing, Manifest
+from diaspora.errors import ParseError
+from diaspora.landing import Manifest
 from diaspora.settings import Settings
-from diaspora.sources.base import ParsedDataset, SourceInfo
-
-POPULATION_TYPES = (
-    "refugees",
-    "asylum_seekers",
-    "returned_refugees",
-    "idps",
-    "returned_idps",
-    "stateless",
-    "ooc",
-    "oip",
-    "hst",
+from diaspora.sources.base import ParsedDataset
+from diaspora.sources.unhcr_refugees.extract import (
+    CODE_FIELDS,
+    NOT_BROKEN_DOWN,
+    POPULATION_TYPES,
+    decode_page,
 )
-NOT_BROKEN_DOWN = "UNHCR:ALL"  # the API's "-": this dimension was not broken down
-CODE_FIELDS = {"coo_iso": "coo_name", "coa_iso": "coa_name"}  # code field → its name field
-
-INFO = SourceInfo(
-    key="unhcr_refugees",
-    publisher="UNHCR, the UN Refugee Agency",
-    dataset="Refugee Population Statistics",
-    licence="CC BY 4.0",
-    citation="UNHCR Refugee Population Statistics Database (www.unhcr.org/refugee-statistics), CC BY 4.0.",
-    fact_table="dw.fact_refugee_population",
-    value_column="persons",
-    suite="unhcr_refugees",
-    dimension_tables=("dw.dim_country",),
-    validation_only_columns=(),
-)
-
-
-def _decode(content: bytes, where: str) -> dict:
-    try:
-        body = json.loads(content)
-    except ValueError as exc:
-        raise SourceError(f"{where}: the body is not JSON ({content[:200]!r})") from exc
-    if not isinstance(body, dict) or not {"page", "maxPages", "items"} <= set(body):
-        raise SourceError(
-            f"{where}: expected the UNHCR API's {{page, maxPages, items}}, got {str(body)[:200]}"
-        )
-    return body
-
-
-def extract(settings: Settings, session: requests.Session, landing: Landing) -> str | None:
-    """Land every page; return a release label naming the latest year in the data."""
-    year_to = datetime.now(UTC).year
-    url = settings.unhcr_base_url.rstrip("/") + "/population/"
-    params = {
-        "yearFrom": settings.unhcr_year_from,
-        "yearTo": year_to,
-        "coo_all": "true",
-        "coa_all": "true",
-        "cf_type": "ISO",
-        "limit": settings.unhcr_page_limit,
-    }
-    page, pages, latest = 1, 1, None
-    while page <= pages:
-        fetched = fetch(session, url, settings, {**params, "page": page})
-        body = _decode(fetched.content, fetched.url)
-        pages = int(body["maxPages"])
-        items = body["items"] or []
-        if page < pages and len(items) < settings.unhcr_page_limit:
-            raise SourceError(
-                f"{fetched.url}: page {page} of {pages} holds {len(items)} items, fewer than the "
-                f"limit {settings.unhcr_page_limit}: a short page. Nothing was loaded; retry the run."
-            )
-        landing.store(
-            f"population/page-{page:04d}.json",
-            fetched.url,
-            fetched.content,
-            fetched.fetched_at,
-            max_pages=pages,
-        )
-        years = [int(i["year"]) for i in items if str(i.get("year", "")).isdigit()]
-        latest = max([latest or 0, *years]) or latest
-        page += 1
-    return f"UNHCR population {latest}" if latest else None
-
-
-def release_url(settings: Settings) -> str:
-    return settings.unhcr_base_url.rstrip("/") + "/population/"
-
-
-def release_date(label: str | None) -> date | None:
-    """End of the latest year the release covers (UNHCR publishes end-year figures)."""
-    try:
-        return date(int((label or "").rsplit(" ", 1)[-1]), 12, 31)
-    except ValueError:
-        return None
 
 
 def _items(manifest: Manifest) -> pd.DataFrame:
@@ -117,7 +22,7 @@ def _items(manifest: Manifest) -> pd.DataFrame:
     frames = []
     for landed in sorted(manifest.files, key=lambda f: f.name):
         where = str(manifest.path_of(landed.name))
-        items = _decode(manifest.path_of(landed.name).read_bytes(), where)["items"] or []
+        items = decode_page(manifest.path_of(landed.name).read_bytes(), where)["items"] or []
         for field in ("year", "coo_iso", "coa_iso"):
             missing = next((item for item in items if field not in item), None)
             if missing is not None:

@@ -1,0 +1,43 @@
+"""Land the UN DESA International Migrant Stock workbook unchanged."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from diaspora.errors import SourceError
+from diaspora.http_client import fetch
+from diaspora.landing import Landing
+from diaspora.settings import Settings
+
+
+def _file_name(url: str) -> str:
+    return Path(urlsplit(url).path).name or "migrant_stock.xlsx"
+
+
+def extract(settings: Settings, session: requests.Session, landing: Landing) -> str | None:
+    """Land the workbook; refuse anything that is not an xlsx (a zip) with the reason."""
+    fetched = fetch(session, settings.undesa_ims_url, settings)
+    if not fetched.content.startswith(b"PK"):
+        raise SourceError(
+            f"{fetched.url}: expected an .xlsx workbook, got {fetched.content_type or 'unknown type'} "
+            f"starting {fetched.content[:80]!r}. The server may refuse our User-Agent "
+            "(DIASPORA_HTTP_USER_AGENT) or the URL (DIASPORA_UNDESA_IMS_URL) may have moved."
+        )
+    name = _file_name(settings.undesa_ims_url)
+    landing.store(name, fetched.url, fetched.content, fetched.fetched_at)
+    edition = re.search(r"(19|20)\d{2}", name)
+    return f"IMS {edition.group(0)}" if edition else name
+
+
+def release_url(settings: Settings) -> str:
+    return settings.undesa_ims_url
+
+
+def release_date(label: str | None) -> date | None:
+    match = re.search(r"(19|20)\d{2}", label or "")
+    return date(int(match.group(0)), 1, 1) if match else None
