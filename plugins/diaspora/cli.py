@@ -8,6 +8,7 @@ diaspora report              print the latest remittances per country
 diaspora factsheet --all     factsheets (HTML, PDF, JSON, CSV) of every country with data, and an index
 diaspora diff SOURCE [OLD] [NEW]   what a release changed: values added, removed, revised
 diaspora backfill SOURCE RELEASE   load a stored release again, without the network
+diaspora new-source NAME     a new source folder with a small working source (--dry-run: list it)
 """
 
 from __future__ import annotations
@@ -151,6 +152,22 @@ def _backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_source(args: argparse.Namespace) -> int:
+    from diaspora.sources.scaffold import new_source
+
+    files = new_source(args.name, dry_run=args.dry_run)
+    verb = "would write" if args.dry_run else "wrote"
+    print(f"{verb} {len(files)} files:")
+    print("\n".join(f"  {path.relative_to(PROJECT_ROOT)}" for path in files))
+    if not args.dry_run:
+        print(
+            f"\n{args.name} is registered: its DAG, Asset and contract test exist now. Replace its fetch "
+            f"(extract.py), parse (parse.py), suite (suite.json) and sample with the real source's, then run "
+            f"`make test-fast`."
+        )
+    return 0
+
+
 def _dag_order(dags: dict) -> list[str]:
     """Clock-scheduled (source) DAGs first, then those scheduled on their Assets."""
 
@@ -285,6 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="load it although the revision policy quarantines it (after review with `diaspora diff`)",
     )
     refill.set_defaults(func=_backfill)
+
+    scaffold = commands.add_parser(
+        "new-source", help="write a new source folder that passes the contract test"
+    )
+    scaffold.add_argument(
+        "name", help="source key, <publisher>_<dataset> in lower case (e.g. ilo_migrant_workers)"
+    )
+    scaffold.add_argument("--dry-run", action="store_true", help="list the files without writing them")
+    scaffold.set_defaults(func=_new_source)
 
     report = commands.add_parser("report", help="print the latest remittances per country")
     report.add_argument("--years", type=int, default=3, help="latest years per country")

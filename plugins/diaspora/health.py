@@ -1,7 +1,8 @@
 """Source health: expected cadence and the thresholds that hold a new release back.
 
-Read from ``config/source_health.yml``; synced into ``etl.source_health`` so that
-``reporting.data_quality`` can say whether a source is stale.
+Read from ``config/source_health.yml``, where operators tune each source; a registered source
+without an entry there gets its contract's cadence and the default thresholds. Synced into
+``etl.source_health`` so that ``reporting.data_quality`` can say whether a source is stale.
 """
 
 from __future__ import annotations
@@ -76,17 +77,36 @@ def _revision_policy(entry: dict, where: str) -> RevisionPolicy:
     )
 
 
-def health_for(path: Path, source: str) -> SourceHealth:
+# Thresholds of a source that config/source_health.yml does not list (its cadence is its own).
+DEFAULT_VALUE_JUMP, DEFAULT_MAX_JUMP_SHARE = 0.5, 0.05
+
+
+def every_source_health(path: Path) -> dict[str, SourceHealth]:
+    """The file's entries, and the defaults of every registered source it does not list."""
+    from diaspora.sources import registry
+
     health = load_health(path)
+    for key, source in registry().items():
+        health.setdefault(
+            key, SourceHealth(key, source.cadence_days, DEFAULT_VALUE_JUMP, DEFAULT_MAX_JUMP_SHARE)
+        )
+    return health
+
+
+def health_for(path: Path, source: str) -> SourceHealth:
+    health = every_source_health(path)
     if source not in health:
-        raise ConfigError(f"{path}: no entry for source {source}")
+        raise ConfigError(f"{path}: no entry for source {source}, and no registered source of that name")
     return health[source]
 
 
 def health_frame(path: Path) -> pd.DataFrame:
     """The rows of ``etl.source_health`` (the revision policy stays in the file)."""
     return pd.DataFrame(
-        [{k: v for k, v in h.__dict__.items() if k != "revisions"} for h in load_health(path).values()]
+        [
+            {k: v for k, v in h.__dict__.items() if k != "revisions"}
+            for h in every_source_health(path).values()
+        ]
     )
 
 

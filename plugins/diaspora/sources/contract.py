@@ -16,11 +16,14 @@ the DAGs, and the functions are imported only when a task calls them.
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
+
+from diaspora.errors import ConfigError
 
 if TYPE_CHECKING:  # type names only: importing them costs pandas and requests
     import requests
@@ -76,6 +79,7 @@ class Source:
     dimension_tables: tuple[str, ...] = ()  # loaded before the fact, in this order
     validation_only_columns: tuple[str, ...] = ()  # helper columns of the fact frame, not loaded
     tags: tuple[str, ...] = ()  # DAG tags beside "diaspora" and "source"
+    cadence_days: int = 365  # a release older than this is stale (config/source_health.yml may say otherwise)
     sample: str = ""  # the bundled offline sample, relative to the project (make demo, contract test)
     sample_setting: str = ""  # the setting whose file:// URL points the source at its sample
     description: str = ""  # the folder's docstring: the DAG's documentation
@@ -91,6 +95,14 @@ class Source:
     @property
     def suite_path(self) -> Path:
         return self.folder / "suite.json"
+
+    def setting(self, settings: Settings, name: str) -> str:
+        """A setting of this source: the settings object's field, else ``DIASPORA_<NAME>`` from the
+        environment (a new source needs no field in the shared settings class)."""
+        value = getattr(settings, name, None) or os.environ.get(f"DIASPORA_{name.upper()}")
+        if not value:
+            raise ConfigError(f"source {self.key}: set DIASPORA_{name.upper()} (its {name})")
+        return str(value)
 
     def _module(self, name: str) -> ModuleType:
         return importlib.import_module(f"diaspora.sources.{self.key}.{name}")
