@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from diaspora import pipeline
 from diaspora.errors import ValidationFailed
 from diaspora.warehouse import load as warehouse_load
-from diaspora.warehouse.engine import get_engine, migrate
+from diaspora.warehouse.engine import get_engine
+from diaspora.warehouse.schema import migrate
 from tests.conftest import ROOT
 from tests.worldbank_api import FakeWorldBank, synthetic_values
 

@@ -207,8 +207,8 @@ def _check_the_layer_as_of_each_release(url: str) -> None:
 def test_every_reporting_table_computes_from_pinned_releases_on_an_empty_warehouse(warehouse_url):
     """The SQL of each mart table with every fact table pinned (and the tables it reads computed
     the same way) runs on the engine."""
-    from diaspora.warehouse.engine import migrate
     from diaspora.warehouse.mart import FACT_KEYS, as_of_definition, mart_tables
+    from diaspora.warehouse.schema import migrate
 
     engine = get_engine(warehouse_url)
     migrate(engine)

@@ -362,7 +362,7 @@ def test_a_failing_warehouse_leaves_the_file_in_the_inbox(survey_settings, make_
 def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(warehouse_url, tmp_path, monkeypatch):
     import shutil
 
-    from diaspora.warehouse import engine as warehouse_engine
+    from diaspora.warehouse import schema as warehouse_engine
 
     current = warehouse_engine.SQL_DIR
     before = tmp_path / "sql"

@@ -14,9 +14,10 @@ import sqlalchemy as sa
 
 from diaspora import pipeline
 from diaspora.errors import LoadCountMismatch
-from diaspora.warehouse import engine as warehouse_engine
 from diaspora.warehouse import load as warehouse_load
-from diaspora.warehouse.engine import get_engine, migrate
+from diaspora.warehouse import schema as warehouse_engine
+from diaspora.warehouse.engine import get_engine
+from diaspora.warehouse.schema import migrate
 from tests.dag_helpers import load_dag, states
 from tests.worldbank_api import FakeWorldBank, synthetic_values
 

@@ -29,7 +29,7 @@ from diaspora.sources.base import ParsedDataset
 from diaspora.sources.contract import Source
 from diaspora.validation import ExpectationOutcome, ValidationReport, validate_frame
 from diaspora.warehouse.catalog import grant_bi_role
-from diaspora.warehouse.engine import dialect, get_engine, migrate, pending_migrations, safe_url
+from diaspora.warehouse.engine import dialect, get_engine, safe_url
 from diaspora.warehouse.facts import grain_of
 from diaspora.warehouse.load import (
     ReleaseInfo,
@@ -53,6 +53,7 @@ from diaspora.warehouse.releases import (
     record_diff,
     release_values,
 )
+from diaspora.warehouse.schema import migrate, pending_migrations
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from functools import lru_cache
 import sqlalchemy as sa
 import yaml
 
-from diaspora.warehouse.engine import SQL_DIR, dialect
+from diaspora.settings import SQL_DIR
+from diaspora.warehouse.engine import dialect
 
 DOCS_FILE = SQL_DIR / "reporting_docs.yml"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")

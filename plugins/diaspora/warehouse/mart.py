@@ -17,7 +17,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from diaspora.errors import LoadCountMismatch
-from diaspora.warehouse.engine import SQL_DIR, dialect
+from diaspora.settings import SQL_DIR
+from diaspora.warehouse.engine import dialect
 from diaspora.warehouse.facts import FACT_GRAINS
 from diaspora.warehouse.load import column_types
 

@@ -1,0 +1,95 @@
+"""The warehouse schema: ``sql/migrations`` applied once each, ``sql/views`` and their comments every time.
+
+Kept apart from :mod:`diaspora.warehouse.engine` so that engines are made without the SQL files,
+and the view comments can be applied here without an import cycle.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from diaspora.settings import SQL_DIR
+from diaspora.warehouse import catalog
+from diaspora.warehouse.engine import dialect
+
+# NNNN_name.sql runs on every engine; NNNN_name.duckdb.sql or NNNN_name.postgresql.sql on one only.
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+(?:\.(duckdb|postgresql))?\.sql$")
+
+
+def split_statements(sql_text: str) -> list[str]:
+    """Statements of a SQL file: comments dropped, split at ';' ending a line (no ';' in strings)."""
+    code = "\n".join(re.sub(r"--.*$", "", line) for line in sql_text.splitlines())
+    return [chunk.strip() for chunk in re.split(r";\s*$", code, flags=re.MULTILINE) if chunk.strip()]
+
+
+def migrations_for(engine_dialect: str) -> list[tuple[str, Path]]:
+    """(version, file) of every migration that applies to ``engine_dialect``, in order."""
+    found = []
+    for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise ValueError(f"{path}: migration files are named NNNN_lower_snake[.duckdb|.postgresql].sql")
+        if match.group(2) in (None, engine_dialect):
+            found.append((match.group(1), path))
+    return found
+
+
+def pending_migrations(engine: sa.Engine) -> list[str]:
+    """Migrations of this code that the warehouse has not applied (all of them on an empty one)."""
+    with engine.connect() as conn:
+        try:
+            done = {row[0] for row in conn.exec_driver_sql("SELECT version FROM etl.schema_migration")}
+        except sa.exc.DBAPIError:  # no etl.schema_migration: never migrated
+            return [path.name for _, path in migrations_for(dialect(conn))]
+        return [path.name for version, path in migrations_for(dialect(conn)) if version not in done]
+
+
+def migrate(engine: sa.Engine) -> list[str]:
+    """Create or upgrade the schema idempotently; return the migrations applied now.
+
+    Migrations in ``sql/migrations`` run once each, in order, recorded in
+    ``etl.schema_migration``; the views in ``sql/views`` are recreated every time. All of it
+    is one transaction, serialised on PostgreSQL by an advisory lock, so DAGs that start
+    together do not race.
+    """
+    with engine.begin() as conn:
+        if dialect(conn) == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('diaspora.migrate'))")
+        applied_now = _apply_migrations(conn)
+        _apply_views(conn)
+        catalog.apply_comments(conn)
+    return applied_now
+
+
+def _apply_migrations(conn: sa.Connection) -> list[str]:
+    """Run the migrations not yet recorded in ``etl.schema_migration``, recording each."""
+    conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS etl")
+    conn.exec_driver_sql(
+        "CREATE TABLE IF NOT EXISTS etl.schema_migration ("
+        " version VARCHAR(4) PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TIMESTAMP WITH TIME ZONE NOT NULL)"
+    )
+    done = {row[0] for row in conn.exec_driver_sql("SELECT version FROM etl.schema_migration")}
+    applied_now = []
+    for version, path in migrations_for(dialect(conn)):
+        if version in done:
+            continue
+        for statement in split_statements(path.read_text()):
+            conn.exec_driver_sql(statement)
+        conn.execute(
+            sa.text("INSERT INTO etl.schema_migration (version, name, applied_at) VALUES (:v, :n, :t)"),
+            {"v": version, "n": path.name, "t": datetime.now(UTC)},
+        )
+        applied_now.append(path.name)
+    return applied_now
+
+
+def _apply_views(conn: sa.Connection) -> None:
+    """Recreate every view of ``sql/views``: views hold no data, so they follow the code."""
+    for path in sorted((SQL_DIR / "views").glob("*.sql")):
+        for statement in split_statements(path.read_text()):
+            conn.exec_driver_sql(statement)
