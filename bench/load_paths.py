@@ -38,7 +38,7 @@ import pyarrow as pa  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from diaspora.sources.unhcr_refugees.extract import POPULATION_TYPES  # noqa: E402
-from tests.real_sources import REAL_DATA_DIR, load_real, real_data_available  # noqa: E402
+from tests.support.real_sources import REAL_DATA_DIR, load_real, real_data_available  # noqa: E402
 
 RESULTS = harness.ROOT / "bench" / "results" / "load_paths.json"
 COLUMNS = (

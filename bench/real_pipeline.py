@@ -1,5 +1,5 @@
 """Benchmark at real size: the REAL public data of every country (``../shared/data/real/``), served
-in each source's published format by a local HTTP server (``tests/real_sources.py``).
+in each source's published format by a local HTTP server (``tests/support/real_sources.py``).
 
 Per engine (DuckDB, PostgreSQL): each source through extract, parse, validate and load, each step
 in its own process, the load side by side with a raw append of the same rows (DataFrame scan /
@@ -30,7 +30,7 @@ import harness  # noqa: E402 - bench/ is the script's folder
 
 sys.path.insert(0, str(harness.ROOT))
 
-from tests.real_sources import (  # noqa: E402
+from tests.support.real_sources import (  # noqa: E402
     REAL_DATA_DIR,
     WB_INDICATORS,
     RealSourcesServer,

@@ -30,7 +30,7 @@ import harness  # noqa: E402 - bench/ is the script's folder
 sys.path.insert(0, str(harness.ROOT))
 sys.path.insert(0, str(harness.ROOT / "plugins"))
 
-from tests.real_sources import REAL_DATA_DIR, RealSourcesServer, real_data_available  # noqa: E402
+from tests.support.real_sources import REAL_DATA_DIR, RealSourcesServer, real_data_available  # noqa: E402
 
 RESULTS = harness.ROOT / "bench" / "results" / "reporting.json"
 SOURCES = ("worldbank_indicators", "undesa_migrant_stock", "unhcr_refugees")

@@ -17,6 +17,8 @@ from pathlib import Path
 import hypothesis  # noqa: F401 - imported now, see below
 import pytest
 
+from tests.support import ROOT
+
 # CPython 3.11.7 can fail to parse a module late in a session that ran PostgreSQL tests
 # ("SystemError: AST constructor recursion depth mismatch"); hypothesis's pytest plugin imports
 # hypothesis in its terminal summary and hit it on partial runs, failing a green session. Importing
@@ -25,12 +27,11 @@ import pytest
 # Airflow reads AIRFLOW_HOME when first imported: set it before any test module imports it.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="diaspora-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parents[1] / "dags")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 INDICATORS = [
     "BX.TRF.PWKR.CD.DT",
@@ -140,7 +141,7 @@ def airflow_db():
 @pytest.fixture
 def fake_worldbank(httpserver):
     """A World Bank API look-alike with SYNTHETIC values for all configured indicators."""
-    from tests.worldbank_api import FakeWorldBank, synthetic_values
+    from tests.support.worldbank_api import FakeWorldBank, synthetic_values
 
     api = FakeWorldBank(values=synthetic_values(INDICATORS, range(2015, 2024)))
     return api

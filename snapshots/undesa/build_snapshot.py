@@ -22,7 +22,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
 from diaspora.countries import country_table  # noqa: E402
-from tests.ims_workbook import Row, write_workbook  # noqa: E402
+from tests.support.ims_workbook import Row, write_workbook  # noqa: E402
 
 FILE = "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
 SOURCE = "REAL: UN DESA, International Migrant Stock 2024 (CC BY 3.0 IGO), figures given in issue #3"

@@ -1,0 +1,486 @@
+"""Acceptance at full size: the REAL public data of every country (``../shared/data/real/``), served
+in each source's published format by a local HTTP server (``tests/support/real_sources.py``), run through
+each source's Airflow DAG in live mode on DuckDB and on PostgreSQL.
+
+The expected figures are computed here straight from the CSV files with pandas, never through
+project code, for countries from every continent — Tajikistan, small island states (Tonga, Haiti),
+Lesotho (remittances above 100 % of GDP), countries with millions of refugees abroad (Syria,
+Afghanistan, Ukraine) — and compared with what the warehouse holds, read back from the database:
+to the unit for counts and US$, to 0.01 percentage points for ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from diaspora.warehouse.engine import get_engine
+from tests.support import ROOT
+from tests.support.dag_helpers import load_dag, states
+from tests.support.real_sources import (
+    LASTUPDATED,
+    WB_AGGREGATES,
+    WB_INDICATORS,
+    RealSourcesServer,
+    load_real,
+    require_real_data,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.acceptance]
+ARTIFACTS = ROOT / "test-artifacts"
+
+COUNTRIES = [
+    "TJK",  # Asia: the first country studied
+    "KGZ",
+    "IND",
+    "PHL",
+    "SYR",  # millions of refugees abroad
+    "AFG",
+    "UKR",  # Europe
+    "DEU",
+    "LSO",  # Africa: remittances above 100 % of GDP in 1990-1995
+    "NGA",
+    "MEX",  # the Americas
+    "HTI",  # a small island state
+    "BRA",
+    "USA",
+    "TON",  # Oceania: a small island state
+    "AUS",
+]
+FIRST_YEAR, LAST_WB_YEAR = 1990, 2024
+STOCK_YEARS = (1990, 2024)
+REFUGEE_YEARS = (2023, 2024, 2025)  # the last three years of the UNHCR table
+EU_12_IN_1990 = ["BEL", "DEU", "FRA", "ITA", "LUX", "NLD", "DNK", "IRL", "GBR", "GRC", "ESP", "PRT"]
+EEA_EFTA = ["ISL", "LIE", "NOR"]  # EU + these = the European Economic Area
+
+
+@pytest.fixture(scope="module")
+def real_server(tmp_path_factory):
+    require_real_data()
+    with RealSourcesServer(tmp_path_factory.mktemp("real-sources")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict:
+    """Every expected figure, from the CSV files alone."""
+    data = load_real()
+    return {
+        "remittances": _expected_remittances(data.wdi),
+        "stock": _expected_stock(data.ims, data.countries),
+        "groups": _expected_group_shares(data.ims, data.countries),
+        "refugees": _expected_refugees(data.unhcr),
+        "refugee_totals": data.unhcr[data.unhcr["year"].isin(REFUGEE_YEARS)]
+        .groupby("year")["refugees"]
+        .sum(),
+        "above_100": _shares_above_100(data.wdi),
+        "rows": {
+            "dw.fact_indicator_value": (data.wdi["iso3"].nunique() + len(WB_AGGREGATES))
+            * (LAST_WB_YEAR - FIRST_YEAR + 1)
+            * len(WB_INDICATORS),
+            "dw.fact_refugee_population": len(data.unhcr) * 9,  # every item carries all nine types
+        },
+        "stock_pairs": len(data.ims[["destination_iso3", "origin_iso3"]].drop_duplicates()),
+    }
+
+
+def _expected_remittances(wdi: pd.DataFrame) -> pd.DataFrame:
+    wide = wdi[wdi["iso3"].isin(COUNTRIES) & (wdi["year"] >= FIRST_YEAR)].pivot_table(
+        index=["iso3", "year"], columns="indicator", values="value"
+    )
+    received = wide["BX.TRF.PWKR.CD.DT"]
+    figures = pd.DataFrame({"usd": received, "pct_gdp": received / wide["NY.GDP.MKTP.CD"] * 100})
+    return figures.dropna(subset=["usd"])
+
+
+def _expected_stock(ims: pd.DataFrame, countries: pd.DataFrame) -> dict:
+    """(origin, destination M49, year, sex) → migrants, with both sexes = female + male."""
+    m49 = dict(zip(countries["iso3"], countries["m49"], strict=True))
+    rows = ims[ims["origin_iso3"].isin(COUNTRIES) & ims["year"].isin(STOCK_YEARS)]
+    figures = {}
+    for row in rows.itertuples(index=False):
+        key = (row.origin_iso3, int(m49[row.destination_iso3]), row.year)
+        figures[(*key, row.sex)] = float(row.n)
+        figures[(*key, "both")] = figures.get((*key, "both"), 0.0) + row.n
+    return figures
+
+
+def _expected_group_shares(ims: pd.DataFrame, countries: pd.DataFrame) -> dict:
+    """(origin, group, year) → (migrants, % of the origin's emigrants), both sexes."""
+    eu27 = set(countries.loc[countries["eu"] == 1, "iso3"])
+    members = {
+        ("EU27_2020", 1990): eu27,
+        ("EU27_2020", 2024): eu27,
+        ("EU", 1990): set(EU_12_IN_1990),
+        ("EU", 2024): eu27,
+        ("EEA", 2024): eu27 | set(EEA_EFTA),
+    }
+    shares = {}
+    for origin in COUNTRIES:
+        for (group, year), destinations in members.items():
+            mine = ims[(ims["origin_iso3"] == origin) & (ims["year"] == year)]
+            total = mine["n"].sum()
+            inside = mine.loc[mine["destination_iso3"].isin(destinations), "n"].sum()
+            shares[(origin, group, year)] = (float(inside), 100 * inside / total if total else None)
+    return shares
+
+
+def _expected_refugees(unhcr: pd.DataFrame) -> pd.DataFrame:
+    recent = unhcr[unhcr["year"].isin(REFUGEE_YEARS)]
+    by_origin = recent.groupby(["coo_iso", "year"])[["refugees", "asylum_seekers"]].sum()
+    hosted = recent.groupby(["coa_iso", "year"])[["refugees", "asylum_seekers", "stateless"]].sum()
+    return {"origin": by_origin, "asylum": hosted}
+
+
+def _shares_above_100(wdi: pd.DataFrame) -> int:
+    wide = wdi[wdi["year"] >= FIRST_YEAR].pivot_table(
+        index=["iso3", "year"], columns="indicator", values="value"
+    )
+    return int((wide["BX.TRF.PWKR.CD.DT"] / wide["NY.GDP.MKTP.CD"] * 100 > 100).sum())
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def _rows(url: str, sql: str, **params) -> list[sa.Row]:
+    """Rows of a query; tuple parameters expand into IN lists on both engines."""
+    statement = sa.text(sql).bindparams(
+        *(sa.bindparam(name, expanding=True) for name, value in params.items() if isinstance(value, tuple))
+    )
+    with get_engine(url).connect() as conn:
+        return conn.execute(statement, params).all()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def loaded(request, real_server, airflow_db, make_settings, tmp_path, alert_webhook):
+    """Every source DAG run once, live, against the real-data server."""
+    if request.param == "duckdb":
+        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    make_settings(
+        warehouse_url=url,
+        worldbank_base_url=real_server.worldbank_base_url,
+        undesa_ims_url=real_server.undesa_ims_url,
+        unhcr_base_url=real_server.unhcr_base_url,
+        unhcr_year_from=1951,  # the whole table, not the default window
+        alert_webhook_url=alert_webhook.url,
+    )
+    for day, dag_id in enumerate(["worldbank_indicators", "undesa_migrant_stock", "unhcr_refugees"], start=1):
+        dag_run = load_dag(dag_id).test(logical_date=datetime(2026, 10, day, tzinfo=UTC))
+        assert str(dag_run.state) == "success", (dag_id, states(dag_run))
+        assert states(dag_run)["load"] == "success", (dag_id, states(dag_run))
+    return url, alert_webhook.received
+
+
+def test_every_source_loads_all_countries_completely_and_correctly(loaded, expected, real_server, tmp_path):
+    url, alerts = loaded
+    _check_row_counts(url, expected, real_server)
+    _check_remittances(url, expected["remittances"])
+    _check_emigrants_by_destination(url, expected["stock"])
+    _check_group_shares(url, expected["groups"])
+    _check_refugees(url, expected["refugees"], expected["refugee_totals"])
+    _check_codes_and_warnings(url, alerts, expected["above_100"])
+    _check_reporting_layer(url)
+    if url.startswith("duckdb"):  # the pages are the same on both engines: drawn once
+        _check_factsheets(tmp_path)
+    _check_a_second_release_refreshes_the_reporting_layer(url, real_server, expected["remittances"])
+
+
+def _check_row_counts(url: str, expected: dict, server: RealSourcesServer) -> None:
+    """Rows counted in the database per fact table and release, and what etl.load_run recorded."""
+    wanted = {
+        **expected["rows"],
+        "dw.fact_migrant_stock": server.ims_info.workbook_rows * 24,  # every row × 3 sexes × 8 years
+    }
+    recorded = {
+        table: (release_id, rows_loaded)
+        for table, release_id, rows_loaded in _rows(
+            url,
+            "SELECT CASE source WHEN 'worldbank_indicators' THEN 'dw.fact_indicator_value'"
+            " WHEN 'undesa_migrant_stock' THEN 'dw.fact_migrant_stock'"
+            " ELSE 'dw.fact_refugee_population' END, release_id, rows_loaded"
+            " FROM etl.load_run WHERE status = 'success'",
+        )
+    }
+    assert set(recorded) == set(wanted)
+    for table, rows in wanted.items():
+        release_id, rows_loaded = recorded[table]
+        landed = _rows(url, f"SELECT count(*) FROM {table} WHERE release_id = :r", r=release_id)[0][0]
+        assert landed == rows == rows_loaded, (table, landed, rows, rows_loaded)
+    # Every destination × origin pair of countries in the file, × 24 values.
+    pairs = _rows(
+        url,
+        "SELECT count(*) FROM dw.fact_migrant_stock f"
+        " JOIN dw.dim_country o ON o.country_code = f.origin_code"
+        " JOIN dw.dim_country d ON d.country_code = f.destination_code"
+        " WHERE o.area_type IN ('country', 'residual') AND d.area_type = 'country'",
+    )[0][0]
+    assert pairs == expected["stock_pairs"] * 24
+
+
+def _check_remittances(url: str, expected: pd.DataFrame) -> None:
+    found = {
+        (r.country_code, r.year): r
+        for r in _rows(
+            url,
+            "SELECT country_code, year, remittances_received_usd, remittances_received_pct_gdp"
+            " FROM reporting.remittances WHERE remittances_received_usd IS NOT NULL"
+            " AND country_code IN :codes",
+            codes=tuple(COUNTRIES),
+        )
+        if r.year >= FIRST_YEAR
+    }
+    assert set(found) == set(expected.index), set(found) ^ set(expected.index)
+    for key, row in expected.iterrows():
+        assert abs(found[key].remittances_received_usd - row["usd"]) < 0.5, key
+        if pd.isna(row["pct_gdp"]):
+            assert found[key].remittances_received_pct_gdp is None, key
+        else:
+            assert abs(found[key].remittances_received_pct_gdp - row["pct_gdp"]) < 0.01, key
+    tajikistan = found[("TJK", 2023)]  # the README of the data folder: 4,633,754,222 US$, 38.42 %
+    assert round(tajikistan.remittances_received_usd) == 4_633_754_222
+    assert round(tajikistan.remittances_received_pct_gdp, 2) == 38.42
+    assert round(found[("LSO", 1990)].remittances_received_pct_gdp) == 167
+
+
+def _check_emigrants_by_destination(url: str, expected: dict) -> None:
+    found = {
+        (r.origin_code, int(r.m49), r.year, r.sex): r.migrants
+        for r in _rows(
+            url,
+            "SELECT e.origin_code, d.m49, e.year, e.sex, e.migrants FROM reporting.emigrants_by_destination e"
+            " JOIN dw.dim_country d ON d.country_code = e.destination_code"
+            " WHERE e.origin_code IN :codes AND e.year IN :years",
+            codes=tuple(COUNTRIES),
+            years=STOCK_YEARS,
+        )
+    }
+    assert set(found) == set(expected), sorted(set(found) ^ set(expected))[:10]
+    wrong = {key: (found[key], value) for key, value in expected.items() if abs(found[key] - value) >= 0.5}
+    assert not wrong, list(wrong.items())[:10]
+    profile = _rows(
+        url,
+        "SELECT emigrants, male_pct FROM reporting.diaspora_profile"
+        " WHERE country_code = 'TJK' AND year = 2024",
+    )[0]
+    assert profile.emigrants == 514_478 and round(profile.male_pct, 1) == 57.4  # the data folder's README
+
+
+def _check_group_shares(url: str, expected: dict) -> None:
+    found = {
+        (r.origin_code, r.group_code, r.year): (r.migrants, r.share_of_origin_total_pct)
+        for r in _rows(
+            url,
+            "SELECT origin_code, group_code, year, migrants, share_of_origin_total_pct"
+            " FROM reporting.emigrants_in_group WHERE sex = 'both' AND origin_code IN :codes"
+            " AND group_code IN ('EU', 'EU27_2020', 'EEA') AND year IN :years",
+            codes=tuple(COUNTRIES),
+            years=STOCK_YEARS,
+        )
+    }
+    for key, (migrants, share) in expected.items():
+        if migrants == 0:  # no emigrant in the group: the view has no row or a zero
+            assert key not in found or found[key][0] == 0, key
+            continue
+        assert abs(found[key][0] - migrants) < 0.5, (key, found[key], migrants)
+        assert abs(found[key][1] - share) < 0.01, (key, found[key], share)
+
+
+def _check_refugees(url: str, expected: dict, totals: pd.Series) -> None:
+    found = {
+        (r.country_code, r.year): r
+        for r in _rows(
+            url,
+            "SELECT * FROM reporting.refugees WHERE country_code IN :codes AND year IN :years",
+            codes=tuple(COUNTRIES),
+            years=REFUGEE_YEARS,
+        )
+    }
+    checked = 0
+    for country in COUNTRIES:
+        for year in REFUGEE_YEARS:
+            as_origin = (country, year) in expected["origin"].index
+            as_asylum = (country, year) in expected["asylum"].index
+            assert ((country, year) in found) == (as_origin or as_asylum), (country, year)
+            if as_origin:
+                origin = expected["origin"].loc[(country, year)]
+                assert found[(country, year)].refugees_from == origin["refugees"], (country, year)
+                assert found[(country, year)].asylum_seekers_from == origin["asylum_seekers"], (country, year)
+                checked += 1
+            if as_asylum:
+                hosted = expected["asylum"].loc[(country, year)]
+                assert found[(country, year)].refugees_hosted == hosted["refugees"], (country, year)
+                assert found[(country, year)].stateless_hosted == hosted["stateless"], (country, year)
+                checked += 1
+    assert checked >= len(COUNTRIES) * len(REFUGEE_YEARS)
+    assert found[("TJK", 2024)].refugees_from == 4045  # the data folder's README
+    assert found[("SYR", 2024)].refugees_from > 1_000_000
+    # Warehouse totals equal the publisher's: unknown, stateless and Tibetan origins included.
+    for year, total in totals.items():
+        loaded = _rows(
+            url,
+            "SELECT sum(persons) FROM reporting.refugee_population WHERE population_type = 'refugees'"
+            " AND year = :y",
+            y=year,
+        )[0][0]
+        assert loaded == total, (year, loaded, total)
+
+
+def _check_codes_and_warnings(url: str, alerts: list[dict], above_100: int) -> None:
+    kinds = dict(
+        _rows(
+            url,
+            "SELECT country_code, area_type FROM dw.dim_country"
+            " WHERE country_code IN ('UNK', 'XXA', 'TIB', 'CHI')",
+        )
+    )
+    assert kinds == {"UNK": "unknown", "XXA": "stateless", "TIB": "territory", "CHI": "country"}
+    assert _rows(url, "SELECT count(*) FROM dw.dim_country WHERE area_type = 'unmapped'")[0][0] == 0
+    flagged = _rows(
+        url, "SELECT count(*) FROM dw.fact_indicator_value WHERE quality_flags LIKE '%pct_above_100%'"
+    )[0][0]
+    assert flagged == above_100
+    (worldbank,) = [
+        a for a in alerts if a["kind"] == "validation_warning" and a["source"] == "worldbank_indicators"
+    ]
+    shares = next(e for e in worldbank["expectations"] if e["flag"] == "pct_above_100")
+    assert shares["unexpected_count"] == above_100
+    assert shares["rows"][0][0] == "LSO · BX.TRF.PWKR.DT.GD.ZS · 1990"
+    assert not [a for a in alerts if a["severity"] == "error"]
+
+
+# --- the reporting layer and the factsheets at full size ---------------------------------------
+
+
+def _check_reporting_layer(url: str) -> None:
+    """Every load refreshed its tables of the layer in its transaction and recorded what it wrote;
+    the row-level views show each fact row of the one current release once."""
+    refreshed = {
+        source: json.loads(text)
+        for source, text in _rows(
+            url, "SELECT source, reporting_refresh FROM etl.load_run WHERE status = 'success'"
+        )
+    }
+    written_by = {
+        "mart.remittances": "worldbank_indicators",
+        "mart.emigrants_by_destination": "undesa_migrant_stock",
+        "mart.emigrants_in_group": "undesa_migrant_stock",
+        "mart.diaspora_profile": "undesa_migrant_stock",  # loaded after the World Bank: its count stands
+        "mart.refugees": "unhcr_refugees",
+    }
+    for table, source in written_by.items():
+        counted = _rows(url, f"SELECT count(*) FROM {table}")[0][0]
+        assert counted > 0 and counted == refreshed[source][table]["rows"], (
+            table,
+            counted,
+            refreshed[source],
+        )
+    for view, fact in (
+        ("indicator_values", "dw.fact_indicator_value"),
+        ("migrant_stock", "dw.fact_migrant_stock"),
+        ("refugee_population", "dw.fact_refugee_population"),
+    ):
+        assert (
+            _rows(url, f"SELECT count(*) FROM reporting.{view}")[0][0]
+            == _rows(url, f"SELECT count(*) FROM {fact}")[0][0]
+        )
+
+
+def _check_factsheets(folder) -> None:
+    """Tajikistan, India (the largest diaspora) and Tokelau (688 emigrants, no remittance or refugee
+    figure) drawn by Chromium: no empty chart, no overlapping text, the charts' own texts read right;
+    screenshots kept in test-artifacts/; the A4 PDFs hold the figures."""
+    from diaspora.factsheet import render_countries
+    from diaspora.settings import get_settings
+    from tests.support.browser import (
+        body_attribute,
+        chart_texts,
+        laid_out_dom,
+        pdf_pages_and_text,
+        screenshot,
+    )
+
+    settings = get_settings().model_copy(update={"data_dir": folder})
+    result = render_countries(settings, ["TJK", "IND", "TKL"], workers=2)
+    assert result["countries"] == 3 and result["pdfs"] == 3, result
+    ARTIFACTS.mkdir(exist_ok=True)
+    for country in ("TJK", "IND", "TKL"):
+        page = folder / "factsheets" / country / "factsheet.html"
+        dom = laid_out_dom(page)
+        assert body_attribute(dom, "data-visible-charts") == "3", country
+        assert body_attribute(dom, "data-empty-charts") == "", country
+        assert body_attribute(dom, "data-text-overlaps") == "", country
+        screenshot(page, ARTIFACTS / f"factsheet_{country}.png")
+        pages, text, sizes = pdf_pages_and_text(page.with_suffix(".pdf"))
+        assert 2 <= pages <= 4 and all(abs(w - 595.9) < 2 and abs(h - 842.9) < 2 for w, h in sizes), country
+        assert f"Diaspora profile: {_rows_name(country)}" in text, country
+    tajikistan = laid_out_dom(folder / "factsheets" / "TJK" / "factsheet.html")
+    trend = chart_texts(tajikistan, "remittances_trend")
+    assert {"2004", "2010", "2016", "2022"} <= set(trend) and "4.0 bn" in trend  # plain years, US$ in bn
+    top = chart_texts(tajikistan, "top_destinations")
+    assert {"Russia", "Ukraine", "Kazakhstan"} <= set(top) and "415,676" in top  # the data folder's README
+    india = chart_texts(laid_out_dom(folder / "factsheets" / "IND" / "factsheet.html"), "top_destinations")
+    assert {"United Arab Emirates", "United States", "Saudi Arabia"} <= set(india)
+    tokelau = laid_out_dom(folder / "factsheets" / "TKL" / "factsheet.html")
+    assert "Remittances: not available" in chart_texts(tokelau, "remittances_trend")
+    shown = dict(re.findall(r'data-figure="(\w+)" data-value="([^"]*)"', tokelau))
+    assert shown["remittances_received_usd"] == "" and float(shown["emigrants"]) > 0
+
+
+def _rows_name(country: str) -> str:
+    return {"TJK": "Tajikistan", "IND": "India", "TKL": "Tokelau"}[country]
+
+
+def _check_a_second_release_refreshes_the_reporting_layer(
+    url: str, server: RealSourcesServer, expected
+) -> None:
+    """A later World Bank release (SYNTHETIC revision: Tajikistan's 2023 remittances +10 %) reaches
+    the remittances and the diaspora profile through the layer; every other figure stays; the
+    release diff finds that one value and nothing else."""
+    real = expected.loc[("TJK", 2023), "usd"]
+    revised = round(real * 1.1)
+    server.worldbank.publish_revision("2025-12-16", {("BX.TRF.PWKR.CD.DT", "TJK", 2023): revised})
+    try:
+        dag_run = load_dag("worldbank_indicators").test(logical_date=datetime(2026, 10, 9, tzinfo=UTC))
+        assert str(dag_run.state) == "success", states(dag_run)
+    finally:
+        server.worldbank.publish_revision(LASTUPDATED, {("BX.TRF.PWKR.CD.DT", "TJK", 2023): real})
+    received = _rows(
+        url,
+        "SELECT remittances_received_usd, release_label FROM reporting.remittances"
+        " WHERE country_code = 'TJK' AND year = 2023",
+    )
+    assert [tuple(r) for r in received] == [(revised, "2025-12-16")]
+    profile = _rows(
+        url,
+        "SELECT DISTINCT remittances_received_usd, remittances_release FROM reporting.diaspora_profile"
+        " WHERE country_code = 'TJK'",
+    )
+    assert [tuple(r) for r in profile] == [(revised, "2025-12-16")]
+    others = _rows(
+        url,
+        "SELECT country_code, year, remittances_received_usd FROM reporting.remittances"
+        " WHERE country_code IN :codes AND remittances_received_usd IS NOT NULL",
+        codes=tuple(COUNTRIES),
+    )
+    changes = _rows(
+        url,
+        "SELECT old_release_label, added, removed, revised, status FROM reporting.release_changes"
+        " WHERE source = 'worldbank_indicators' AND new_release_label = '2025-12-16'",
+    )
+    assert [tuple(r) for r in changes] == [(LASTUPDATED, 0, 0, 1, "loaded")]
+    revision = _rows(
+        url,
+        "SELECT country_code, measure, year, old_value, new_value FROM reporting.value_revisions"
+        " WHERE new_release_label = '2025-12-16'",
+    )
+    assert [tuple(r) for r in revision] == [("TJK", "BX.TRF.PWKR.CD.DT", 2023, real, revised)]
+    unchanged = {(c, y): v for c, y, v in others if (c, y) != ("TJK", 2023) and y >= FIRST_YEAR}
+    assert len(unchanged) == len(expected) - 1
+    assert all(abs(v - expected.loc[key, "usd"]) < 0.5 for key, v in unchanged.items())
