@@ -38,7 +38,7 @@ WAREHOUSE_POOL = os.environ.get("DIASPORA_WAREHOUSE_POOL", "diaspora_warehouse")
 
 
 def _run_context():  # noqa: ANN202 - RunContext is imported lazily
-    from diaspora.warehouse.load import RunContext
+    from diaspora.warehouse.audit import RunContext
 
     context = get_current_context()
     return RunContext(dag_id=context["ti"].dag_id, run_id=context["run_id"])

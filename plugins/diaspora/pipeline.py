@@ -28,20 +28,19 @@ from diaspora.sources import get_source
 from diaspora.sources.base import ParsedDataset
 from diaspora.sources.contract import Source
 from diaspora.validation import ExpectationOutcome, ValidationReport, validate_frame
-from diaspora.warehouse.catalog import grant_bi_role
-from diaspora.warehouse.engine import dialect, get_engine, safe_url
-from diaspora.warehouse.facts import grain_of
-from diaspora.warehouse.load import (
+from diaspora.warehouse.audit import (
     ReleaseInfo,
     RunContext,
     loaded_release_label,
-    merge,
     record_load_run,
     record_validation_results,
     register_release,
-    replace_release_rows,
     to_json_text,
 )
+from diaspora.warehouse.catalog import grant_bi_role
+from diaspora.warehouse.engine import dialect, get_engine, safe_url
+from diaspora.warehouse.facts import grain_of
+from diaspora.warehouse.load import merge, replace_release_rows
 from diaspora.warehouse.mart import in_country_order, refresh_after_load
 from diaspora.warehouse.reference import reference_fingerprint, sync_reference_data, synced_fingerprint
 from diaspora.warehouse.releases import (

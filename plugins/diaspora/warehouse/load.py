@@ -1,20 +1,19 @@
-"""Bulk loading into ``dw``, one transaction per release, every write counted back, audited in ``etl``.
+"""Bulk loading into ``dw``, one transaction per release, every write counted back.
 
 Facts are replaced release by release (:func:`replace_release_rows`): the release's rows are
 deleted and the parsed frame is bulk-inserted — DuckDB scans the DataFrame, PostgreSQL receives
 binary ``COPY``; neither inserts row by row. Dimensions are upserted through a staging table
 (:func:`merge`). After each write the rows that landed are counted in the database and compared
 with the rows prepared: a difference raises :class:`~diaspora.errors.LoadCountMismatch`, and the
-caller's transaction rolls the whole release back.
+caller's transaction rolls the whole release back. What a load did is recorded by
+:mod:`diaspora.warehouse.audit`.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
@@ -39,31 +38,6 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "dw.fact_refugee_population": ("origin_code", "asylum_code", "year", "population_type", "release_id"),
     "dw.fact_migrant_stock": ("origin_code", "destination_code", "year", "sex", "release_id"),
 }
-
-
-@dataclass(frozen=True)
-class ReleaseInfo:
-    """One release of one source: what ``dw.dim_source_release`` records."""
-
-    source: str
-    publisher: str
-    dataset: str
-    release_label: str | None
-    release_date: date | None
-    url: str
-    content_sha256: str
-    fetched_at: datetime
-    licence: str
-    citation: str
-    raw_location: str
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """Who is loading: the Airflow DAG and run, or a CLI invocation."""
-
-    dag_id: str | None = None
-    run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,120 +197,3 @@ def merge(conn: sa.Connection, table: str, frame: pd.DataFrame) -> TableCount:
     ).scalar_one()
     conn.exec_driver_sql(f"DROP TABLE {staging}")
     return verify_count(table, len(frame), int(landed), "merge")
-
-
-def register_release(conn: sa.Connection, release: ReleaseInfo) -> int:
-    """Insert the release (or find it by its content hash) and return its ``release_id``."""
-    values = asdict(release)
-    conn.execute(
-        sa.text(
-            "INSERT INTO dw.dim_source_release (source, publisher, dataset, release_label,"
-            " release_date, url, content_sha256, fetched_at, licence, citation, raw_location)"
-            " VALUES (:source, :publisher, :dataset, :release_label, :release_date, :url,"
-            " :content_sha256, :fetched_at, :licence, :citation, :raw_location)"
-            " ON CONFLICT (source, content_sha256) DO NOTHING"
-        ),
-        values,
-    )
-    return conn.execute(
-        sa.text(
-            "SELECT release_id FROM dw.dim_source_release"
-            " WHERE source = :source AND content_sha256 = :content_sha256"
-        ),
-        values,
-    ).scalar_one()
-
-
-def record_load_run(
-    conn: sa.Connection,
-    *,
-    source: str,
-    status: str,
-    started_at: datetime,
-    run: RunContext,
-    release: ReleaseInfo | None = None,
-    release_id: int | None = None,
-    rows_in: int | None = None,
-    rows_loaded: int | None = None,
-    message: str | None = None,
-    table_counts: Iterable[TableCount] = (),
-    reporting_refresh: dict[str, dict] | None = None,
-) -> None:
-    """One ``etl.load_run`` row; ``rows_loaded`` and ``table_counts`` are counts read back;
-    ``reporting_refresh`` says what the load refreshed in the reporting layer (rows, seconds)."""
-    counts = {c.table: c.as_dict() for c in table_counts}
-    conn.execute(
-        sa.text(
-            "INSERT INTO etl.load_run (source, dag_id, run_id, release_id, release_label,"
-            " content_sha256, status, rows_in, rows_loaded, started_at, finished_at, message,"
-            " table_counts, reporting_refresh)"
-            " VALUES (:source, :dag_id, :run_id, :release_id, :release_label, :content_sha256,"
-            " :status, :rows_in, :rows_loaded, :started_at, :finished_at, :message, :table_counts,"
-            " :reporting_refresh)"
-        ),
-        {
-            "source": source,
-            "dag_id": run.dag_id,
-            "run_id": run.run_id,
-            "release_id": release_id,
-            "release_label": release.release_label if release else None,
-            "content_sha256": release.content_sha256 if release else None,
-            "status": status,
-            "rows_in": rows_in,
-            "rows_loaded": rows_loaded,
-            "started_at": started_at,
-            "finished_at": datetime.now(UTC),
-            "message": message,
-            "table_counts": to_json_text(counts) if counts else None,
-            "reporting_refresh": to_json_text(reporting_refresh) if reporting_refresh else None,
-        },
-    )
-
-
-def loaded_release_label(engine: sa.Engine, source: str, content_sha256: str) -> str | None:
-    """The label of the release with this exact content if it was loaded successfully, else None."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.text(
-                "SELECT coalesce(release_label, '(unlabelled)') FROM etl.load_run"
-                " WHERE source = :s AND content_sha256 = :h AND status = 'success'"
-                " ORDER BY finished_at DESC LIMIT 1"
-            ),
-            {"s": source, "h": content_sha256},
-        ).first()
-    return row[0] if row else None
-
-
-def previous_row_count(engine: sa.Engine, source: str) -> int | None:
-    """Rows in the last successfully loaded release of ``source`` (None before the first load)."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.text(
-                "SELECT rows_loaded FROM etl.load_run WHERE source = :s AND status = 'success'"
-                " ORDER BY finished_at DESC, load_id DESC LIMIT 1"
-            ),
-            {"s": source},
-        ).first()
-    return int(row[0]) if row and row[0] is not None else None
-
-
-def record_validation_results(conn: sa.Connection, rows: list[dict]) -> None:
-    """Append one ``etl.validation_result`` row per expectation outcome."""
-    if not rows:
-        return
-    conn.execute(
-        sa.text(
-            "INSERT INTO etl.validation_result (source, suite, dag_id, run_id, content_sha256,"
-            " release_label, expectation_type, column_name, kwargs_json, success,"
-            " unexpected_count, unexpected_percent, observed_value, sample_values, validated_at,"
-            " severity)"
-            " VALUES (:source, :suite, :dag_id, :run_id, :content_sha256, :release_label,"
-            " :expectation_type, :column_name, :kwargs_json, :success, :unexpected_count,"
-            " :unexpected_percent, :observed_value, :sample_values, :validated_at, :severity)"
-        ),
-        rows,
-    )
-
-
-def to_json_text(value: object) -> str | None:
-    return None if value is None else json.dumps(value, default=str, sort_keys=True)

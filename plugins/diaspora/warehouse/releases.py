@@ -16,8 +16,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from diaspora.errors import DiasporaError
+from diaspora.warehouse.audit import to_json_text
 from diaspora.warehouse.facts import FactGrain
-from diaspora.warehouse.load import bulk_insert, to_json_text, verify_count
+from diaspora.warehouse.load import bulk_insert, verify_count
 
 RELEASE_ORDER = "release_date DESC NULLS LAST, fetched_at DESC, release_id DESC"
 
