@@ -51,7 +51,7 @@ def _pool(_: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from diaspora.warehouse.catalog import data_dictionary
+    from diaspora.warehouse.bi_catalog import data_dictionary
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(data_dictionary())
@@ -74,7 +74,7 @@ def _survey_suites(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from diaspora.reporting import (
+    from diaspora.text_report import (
         format_profiles,
         format_remittances,
         format_survey_estimates,

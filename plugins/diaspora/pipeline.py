@@ -37,7 +37,7 @@ from diaspora.warehouse.audit import (
     register_release,
     to_json_text,
 )
-from diaspora.warehouse.catalog import grant_bi_role
+from diaspora.warehouse.bi_catalog import grant_bi_role
 from diaspora.warehouse.engine import dialect, get_engine, safe_url
 from diaspora.warehouse.facts import grain_of
 from diaspora.warehouse.load import merge, replace_release_rows

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from diaspora import pipeline
-from diaspora.warehouse.catalog import data_dictionary, reporting_docs, undocumented
+from diaspora.warehouse.bi_catalog import data_dictionary, reporting_docs, undocumented
 from diaspora.warehouse.engine import get_engine
 from tests.support import ROOT
 

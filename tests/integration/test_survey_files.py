@@ -372,7 +372,7 @@ def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(warehouse_url,
         (before / "migrations" / name).unlink()
     for view in (before / "views").glob("*.sql"):  # today's views and their comments need today's columns
         view.unlink()
-    from diaspora.warehouse import catalog
+    from diaspora.warehouse import bi_catalog as catalog
 
     monkeypatch.setattr(catalog, "apply_comments", lambda conn: 0)
     dialect = sa.make_url(warehouse_url).get_backend_name()

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from werkzeug import Response
 
 from diaspora import pipeline
+from diaspora.engagement_registry import load_registry
 from diaspora.errors import ConfigError, SourceError
 from diaspora.landing import Manifest
-from diaspora.registry import load_registry
 from diaspora.sources.base import ParsedDataset
 from diaspora.warehouse.engine import get_engine
 from tests.support import ROOT

@@ -191,7 +191,7 @@ def test_a_database_that_drops_rows_fails_the_load_task_once_and_alerts(
 
 
 def test_a_warehouse_from_before_0008_keeps_its_facts(warehouse_url, tmp_path, monkeypatch):
-    from diaspora.warehouse import catalog
+    from diaspora.warehouse import bi_catalog as catalog
 
     current = warehouse_engine.SQL_DIR
     before = tmp_path / "sql"

@@ -15,8 +15,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from diaspora.countries import REFERENCE_DIR, country_groups, country_table, special_areas, un_area_rows
+from diaspora.engagement_registry import registry_frames
 from diaspora.health import health_frame
-from diaspora.registry import registry_frames
 from diaspora.warehouse.load import bulk_insert, merge
 from diaspora.warehouse.mart import refresh_all
 

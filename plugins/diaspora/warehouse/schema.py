@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from diaspora.settings import SQL_DIR
-from diaspora.warehouse import catalog
+from diaspora.warehouse import bi_catalog
 from diaspora.warehouse.engine import dialect
 
 # NNNN_name.sql runs on every engine; NNNN_name.duckdb.sql or NNNN_name.postgresql.sql on one only.
@@ -61,7 +61,7 @@ def migrate(engine: sa.Engine) -> list[str]:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('diaspora.migrate'))")
         applied_now = _apply_migrations(conn)
         _apply_views(conn)
-        catalog.apply_comments(conn)
+        bi_catalog.apply_comments(conn)
     return applied_now
 
 

@@ -2,7 +2,7 @@
 
 One YAML file per country in ``reference/registry/``, validated by the models below; an error
 names the file, the entry and the field. Loaded into ``dw`` with dated validity by the reference
-sync of every run.
+sync of every run. Not the registry of data sources, which is :func:`diaspora.sources.registry`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The reporting layer's documentation and its read-only BI role.
+"""What a BI tool is given of the warehouse: the reporting layer's documentation and its read-only role.
+
+Named bi_catalog, not view_docs, because it also grants the BI role that reads those views.
 
 Descriptions live in ``sql/reporting_docs.yml`` only; from there they become database comments
 (``COMMENT ON``, PostgreSQL and DuckDB) and ``docs/data_dictionary.md``.
