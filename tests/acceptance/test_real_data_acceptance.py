@@ -17,9 +17,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
-from diaspora.warehouse.engine import get_engine
 from tests.support import ROOT
 from tests.support.dag_helpers import load_dag, states
 from tests.support.real_sources import (
@@ -30,6 +28,7 @@ from tests.support.real_sources import (
     load_real,
     require_real_data,
 )
+from tests.support.sql import rows
 
 pytestmark = [pytest.mark.e2e, pytest.mark.acceptance]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -147,15 +146,6 @@ def _shares_above_100(wdi: pd.DataFrame) -> int:
 # --- the run ----------------------------------------------------------------------------------
 
 
-def _rows(url: str, sql: str, **params) -> list[sa.Row]:
-    """Rows of a query; tuple parameters expand into IN lists on both engines."""
-    statement = sa.text(sql).bindparams(
-        *(sa.bindparam(name, expanding=True) for name, value in params.items() if isinstance(value, tuple))
-    )
-    with get_engine(url).connect() as conn:
-        return conn.execute(statement, params).all()
-
-
 @pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def loaded(request, real_server, airflow_db, make_settings, tmp_path, alert_webhook):
     """Every source DAG run once, live, against the real-data server."""
@@ -200,7 +190,7 @@ def _check_row_counts(url: str, expected: dict, server: RealSourcesServer) -> No
     }
     recorded = {
         table: (release_id, rows_loaded)
-        for table, release_id, rows_loaded in _rows(
+        for table, release_id, rows_loaded in rows(
             url,
             "SELECT CASE source WHEN 'worldbank_indicators' THEN 'dw.fact_indicator_value'"
             " WHEN 'undesa_migrant_stock' THEN 'dw.fact_migrant_stock'"
@@ -209,12 +199,12 @@ def _check_row_counts(url: str, expected: dict, server: RealSourcesServer) -> No
         )
     }
     assert set(recorded) == set(wanted)
-    for table, rows in wanted.items():
+    for table, wanted_rows in wanted.items():
         release_id, rows_loaded = recorded[table]
-        landed = _rows(url, f"SELECT count(*) FROM {table} WHERE release_id = :r", r=release_id)[0][0]
-        assert landed == rows == rows_loaded, (table, landed, rows, rows_loaded)
+        landed = rows(url, f"SELECT count(*) FROM {table} WHERE release_id = :r", r=release_id)[0][0]
+        assert landed == wanted_rows == rows_loaded, (table, landed, wanted_rows, rows_loaded)
     # Every destination × origin pair of countries in the file, × 24 values.
-    pairs = _rows(
+    pairs = rows(
         url,
         "SELECT count(*) FROM dw.fact_migrant_stock f"
         " JOIN dw.dim_country o ON o.country_code = f.origin_code"
@@ -227,7 +217,7 @@ def _check_row_counts(url: str, expected: dict, server: RealSourcesServer) -> No
 def _check_remittances(url: str, expected: pd.DataFrame) -> None:
     found = {
         (r.country_code, r.year): r
-        for r in _rows(
+        for r in rows(
             url,
             "SELECT country_code, year, remittances_received_usd, remittances_received_pct_gdp"
             " FROM reporting.remittances WHERE remittances_received_usd IS NOT NULL"
@@ -252,7 +242,7 @@ def _check_remittances(url: str, expected: pd.DataFrame) -> None:
 def _check_emigrants_by_destination(url: str, expected: dict) -> None:
     found = {
         (r.origin_code, int(r.m49), r.year, r.sex): r.migrants
-        for r in _rows(
+        for r in rows(
             url,
             "SELECT e.origin_code, d.m49, e.year, e.sex, e.migrants FROM reporting.emigrants_by_destination e"
             " JOIN dw.dim_country d ON d.country_code = e.destination_code"
@@ -264,7 +254,7 @@ def _check_emigrants_by_destination(url: str, expected: dict) -> None:
     assert set(found) == set(expected), sorted(set(found) ^ set(expected))[:10]
     wrong = {key: (found[key], value) for key, value in expected.items() if abs(found[key] - value) >= 0.5}
     assert not wrong, list(wrong.items())[:10]
-    profile = _rows(
+    profile = rows(
         url,
         "SELECT emigrants, male_pct FROM reporting.diaspora_profile"
         " WHERE country_code = 'TJK' AND year = 2024",
@@ -275,7 +265,7 @@ def _check_emigrants_by_destination(url: str, expected: dict) -> None:
 def _check_group_shares(url: str, expected: dict) -> None:
     found = {
         (r.origin_code, r.group_code, r.year): (r.migrants, r.share_of_origin_total_pct)
-        for r in _rows(
+        for r in rows(
             url,
             "SELECT origin_code, group_code, year, migrants, share_of_origin_total_pct"
             " FROM reporting.emigrants_in_group WHERE sex = 'both' AND origin_code IN :codes"
@@ -295,7 +285,7 @@ def _check_group_shares(url: str, expected: dict) -> None:
 def _check_refugees(url: str, expected: dict, totals: pd.Series) -> None:
     found = {
         (r.country_code, r.year): r
-        for r in _rows(
+        for r in rows(
             url,
             "SELECT * FROM reporting.refugees WHERE country_code IN :codes AND year IN :years",
             codes=tuple(COUNTRIES),
@@ -323,7 +313,7 @@ def _check_refugees(url: str, expected: dict, totals: pd.Series) -> None:
     assert found[("SYR", 2024)].refugees_from > 1_000_000
     # Warehouse totals equal the publisher's: unknown, stateless and Tibetan origins included.
     for year, total in totals.items():
-        loaded = _rows(
+        loaded = rows(
             url,
             "SELECT sum(persons) FROM reporting.refugee_population WHERE population_type = 'refugees'"
             " AND year = :y",
@@ -334,15 +324,15 @@ def _check_refugees(url: str, expected: dict, totals: pd.Series) -> None:
 
 def _check_codes_and_warnings(url: str, alerts: list[dict], above_100: int) -> None:
     kinds = dict(
-        _rows(
+        rows(
             url,
             "SELECT country_code, area_type FROM dw.dim_country"
             " WHERE country_code IN ('UNK', 'XXA', 'TIB', 'CHI')",
         )
     )
     assert kinds == {"UNK": "unknown", "XXA": "stateless", "TIB": "territory", "CHI": "country"}
-    assert _rows(url, "SELECT count(*) FROM dw.dim_country WHERE area_type = 'unmapped'")[0][0] == 0
-    flagged = _rows(
+    assert rows(url, "SELECT count(*) FROM dw.dim_country WHERE area_type = 'unmapped'")[0][0] == 0
+    flagged = rows(
         url, "SELECT count(*) FROM dw.fact_indicator_value WHERE quality_flags LIKE '%pct_above_100%'"
     )[0][0]
     assert flagged == above_100
@@ -363,7 +353,7 @@ def _check_reporting_layer(url: str) -> None:
     the row-level views show each fact row of the one current release once."""
     refreshed = {
         source: json.loads(text)
-        for source, text in _rows(
+        for source, text in rows(
             url, "SELECT source, reporting_refresh FROM etl.load_run WHERE status = 'success'"
         )
     }
@@ -375,7 +365,7 @@ def _check_reporting_layer(url: str) -> None:
         "mart.refugees": "unhcr_refugees",
     }
     for table, source in written_by.items():
-        counted = _rows(url, f"SELECT count(*) FROM {table}")[0][0]
+        counted = rows(url, f"SELECT count(*) FROM {table}")[0][0]
         assert counted > 0 and counted == refreshed[source][table]["rows"], (
             table,
             counted,
@@ -387,8 +377,8 @@ def _check_reporting_layer(url: str) -> None:
         ("refugee_population", "dw.fact_refugee_population"),
     ):
         assert (
-            _rows(url, f"SELECT count(*) FROM reporting.{view}")[0][0]
-            == _rows(url, f"SELECT count(*) FROM {fact}")[0][0]
+            rows(url, f"SELECT count(*) FROM reporting.{view}")[0][0]
+            == rows(url, f"SELECT count(*) FROM {fact}")[0][0]
         )
 
 
@@ -451,31 +441,31 @@ def _check_a_second_release_refreshes_the_reporting_layer(
         assert str(dag_run.state) == "success", states(dag_run)
     finally:
         server.worldbank.publish_revision(LASTUPDATED, {("BX.TRF.PWKR.CD.DT", "TJK", 2023): real})
-    received = _rows(
+    received = rows(
         url,
         "SELECT remittances_received_usd, release_label FROM reporting.remittances"
         " WHERE country_code = 'TJK' AND year = 2023",
     )
     assert [tuple(r) for r in received] == [(revised, "2025-12-16")]
-    profile = _rows(
+    profile = rows(
         url,
         "SELECT DISTINCT remittances_received_usd, remittances_release FROM reporting.diaspora_profile"
         " WHERE country_code = 'TJK'",
     )
     assert [tuple(r) for r in profile] == [(revised, "2025-12-16")]
-    others = _rows(
+    others = rows(
         url,
         "SELECT country_code, year, remittances_received_usd FROM reporting.remittances"
         " WHERE country_code IN :codes AND remittances_received_usd IS NOT NULL",
         codes=tuple(COUNTRIES),
     )
-    changes = _rows(
+    changes = rows(
         url,
         "SELECT old_release_label, added, removed, revised, status FROM reporting.release_changes"
         " WHERE source = 'worldbank_indicators' AND new_release_label = '2025-12-16'",
     )
     assert [tuple(r) for r in changes] == [(LASTUPDATED, 0, 0, 1, "loaded")]
-    revision = _rows(
+    revision = rows(
         url,
         "SELECT country_code, measure, year, old_value, new_value FROM reporting.value_revisions"
         " WHERE new_release_label = '2025-12-16'",

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from tests.conftest import _postgres_admin_url
 from tests.support import ROOT
 from tests.support.airflow_cluster import AirflowCluster, airflow_env
+from tests.support.sql import rows_then_close
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.postgres]
 
@@ -50,16 +51,6 @@ def _database(name: str) -> str:
 def _drop(name: str) -> None:
     with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def query(url: str, sql: str) -> list[tuple]:
-    """A short-lived connection, closed at once: a DuckDB file must be free for the next task."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(sa.text(sql))]
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])
@@ -117,7 +108,7 @@ def _settled_runs(cluster: AirflowCluster) -> dict[str, list[dict]]:
 def _facts(url: str) -> dict[str, tuple[int, int]]:
     """Per fact table: (rows, distinct keys)."""
     return {
-        table: query(
+        table: rows_then_close(
             url,
             f"SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT {key} FROM {table}) AS k) FROM {table}",
         )[0]
@@ -164,8 +155,8 @@ def test_every_source_dag_at_once_twice_under_a_real_scheduler(cluster):
     facts = _facts(warehouse_url)
     for table, (rows, distinct) in facts.items():
         assert rows > 0 and rows == distinct, (table, rows, distinct)
-    releases = query(warehouse_url, "SELECT count(*) FROM dw.dim_source_release")[0][0]
-    loads = query(warehouse_url, "SELECT count(*) FROM etl.load_run WHERE status = 'success'")[0][0]
+    releases = rows_then_close(warehouse_url, "SELECT count(*) FROM dw.dim_source_release")[0][0]
+    loads = rows_then_close(warehouse_url, "SELECT count(*) FROM etl.load_run WHERE status = 'success'")[0][0]
     assert releases == 3 and loads == 3  # each sample release loaded once, whatever ran twice
 
     _pause_all(cluster, paused=False)
@@ -182,4 +173,4 @@ def test_every_source_dag_at_once_twice_under_a_real_scheduler(cluster):
 
     _pause_all(cluster, paused=True)
     assert _facts(warehouse_url) == facts  # nothing new, nothing twice
-    assert query(warehouse_url, "SELECT count(*) FROM dw.dim_source_release")[0][0] == releases
+    assert rows_then_close(warehouse_url, "SELECT count(*) FROM dw.dim_source_release")[0][0] == releases

@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-import sqlalchemy as sa
 from werkzeug import Response
 
 from diaspora import pipeline
-from diaspora.warehouse.engine import get_engine
 from tests.support import ROOT
 from tests.support.dag_helpers import load_dag, states
+from tests.support.sql import dicts
 
 pytestmark = pytest.mark.e2e
 SAMPLE = ROOT / "snapshots" / "undesa" / "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
@@ -57,11 +56,6 @@ EEA_2024 = {"LVA", "LTU", "EST", "BGR", "NOR", "GRC", "FIN", "DNK", "LUX", "HUN"
 POPULATION_2023 = 10389808  # SP.POP.TOTL, the latest year before 2024 in the World Bank snapshot
 
 
-def fetch_all(url: str, sql: str, **params) -> list[dict]:
-    with get_engine(url).connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
-
-
 def test_dag_loads_sample_and_profile_matches_hand_computation(
     airflow_db, httpserver, make_settings, warehouse_url
 ):
@@ -81,15 +75,15 @@ def test_dag_loads_sample_and_profile_matches_hand_computation(
     dag = load_dag("undesa_migrant_stock")
     first = dag.test(logical_date=datetime(2026, 11, 1, tzinfo=UTC))
     assert str(first.state) == "success", states(first)
-    facts = fetch_all(warehouse_url, "SELECT count(*) AS n FROM dw.fact_migrant_stock")[0]["n"]
+    facts = dicts(warehouse_url, "SELECT count(*) AS n FROM dw.fact_migrant_stock")[0]["n"]
     assert facts == 32 * 24
 
     second = dag.test(logical_date=datetime(2026, 12, 1, tzinfo=UTC))  # unchanged file: nothing loaded
     assert states(second)["load"] == "skipped"
-    assert fetch_all(warehouse_url, "SELECT count(*) AS n FROM dw.fact_migrant_stock")[0]["n"] == facts
+    assert dicts(warehouse_url, "SELECT count(*) AS n FROM dw.fact_migrant_stock")[0]["n"] == facts
 
     pipeline.run_source("worldbank_indicators", settings)  # population and remittances
-    profile = fetch_all(
+    profile = dicts(
         warehouse_url, "SELECT * FROM reporting.diaspora_profile WHERE country_code = 'TJK' AND year = 2024"
     )[0]
 
@@ -101,7 +95,7 @@ def test_dag_loads_sample_and_profile_matches_hand_computation(
     assert profile["population_year"] == 2023 and profile["population"] == POPULATION_2023
     assert profile["emigrants_pct_of_population"] == pytest.approx(100 * total / POPULATION_2023)
     top = sorted(BY_DESTINATION.items(), key=lambda item: -sum(item[1]))[:5]
-    names = fetch_all(warehouse_url, "SELECT country_code, name FROM dw.dim_country")
+    names = dicts(warehouse_url, "SELECT country_code, name FROM dw.dim_country")
     name = {row["country_code"]: row["name"] for row in names}
     assert profile["top_destinations"] == "; ".join(f"{name[c]}: {f + m}" for c, (f, m) in top)
     eea_female = sum(BY_DESTINATION[c][0] for c in EEA_2024)
@@ -114,14 +108,14 @@ def test_dag_loads_sample_and_profile_matches_hand_computation(
     assert profile["stock_release"] == "IMS 2024"
     assert profile["remittances_release"] == profile["population_release"] == "offline-snapshot-2026-11-22"
 
-    russia = fetch_all(
+    russia = dicts(
         warehouse_url,
         "SELECT * FROM reporting.emigrants_by_destination WHERE origin_code = 'TJK'"
         " AND destination_code = 'RUS' AND year = 2024 AND sex = 'both'",
     )[0]
     assert russia["migrants"] == 415676 and russia["destination_rank"] == 1
     assert russia["share_of_origin_total_pct"] == pytest.approx(100 * 415676 / total)
-    earlier = fetch_all(
+    earlier = dicts(
         warehouse_url,
         "SELECT migrants FROM reporting.emigrants_by_destination"
         " WHERE origin_code = 'TJK' AND destination_code = 'RUS' AND year = 2020 AND sex = 'both'",

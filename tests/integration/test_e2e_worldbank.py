@@ -6,23 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-import sqlalchemy as sa
 
-from diaspora.warehouse.engine import get_engine
 from tests.support.dag_helpers import load_dag, states
+from tests.support.sql import rows, scalar
 from tests.support.worldbank_api import FakeWorldBank, synthetic_values
 
 pytestmark = pytest.mark.e2e
-
-
-def scalar(url: str, sql: str):
-    with get_engine(url).connect() as conn:
-        return conn.execute(sa.text(sql)).scalar_one()
-
-
-def rows(url: str, sql: str) -> list[tuple]:
-    with get_engine(url).connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text(sql))]
 
 
 def test_dag_loads_then_identical_rerun_loads_nothing(airflow_db, httpserver, make_settings, warehouse_url):

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from diaspora import pipeline
 from diaspora.factsheet import collect, write_factsheet
@@ -18,6 +17,7 @@ from diaspora.warehouse.engine import get_engine
 from tests.support import ROOT
 from tests.support.browser import body_attribute, chart_texts, laid_out_dom, pdf_pages_and_text, screenshot
 from tests.support.dag_helpers import load_dag, states
+from tests.support.sql import dicts
 
 ARTIFACTS = ROOT / "test-artifacts"
 IMS_SAMPLE = ROOT / "snapshots" / "undesa" / "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
@@ -37,19 +37,18 @@ def loaded(make_settings, warehouse_url):
     return settings
 
 
-def one(url: str, sql: str) -> dict:
-    with get_engine(url).connect() as conn:
-        return dict(conn.execute(sa.text(sql)).first()._mapping)
-
-
 def test_figures_equal_the_reporting_views(loaded):
     url = loaded.warehouse_url
     with get_engine(url).connect() as conn:
         facts = collect(conn, "TJK", "EEA")
         kazakhstan = collect(conn, "KAZ", "EEA")
     figures = facts["figures"]
-    profile = one(url, "SELECT * FROM reporting.diaspora_profile WHERE country_code = 'TJK' AND year = 2024")
-    remittances = one(url, "SELECT * FROM reporting.remittances WHERE country_code = 'TJK' AND year = 2023")
+    profile = dicts(
+        url, "SELECT * FROM reporting.diaspora_profile WHERE country_code = 'TJK' AND year = 2024"
+    )[0]
+    remittances = dicts(
+        url, "SELECT * FROM reporting.remittances WHERE country_code = 'TJK' AND year = 2023"
+    )[0]
     assert figures["remittances_received_usd"].value == remittances["remittances_received_usd"] == 4633754222
     assert figures["remittances_received_usd"].year == 2023
     assert figures["remittances_received_pct_gdp"].value == remittances["remittances_received_pct_gdp"]
@@ -64,7 +63,7 @@ def test_figures_equal_the_reporting_views(loaded):
         figures["emigrants"].release == "IMS 2024"
         and "reference year 2024" in figures["emigrants"].source_line
     )
-    refugees = one(url, "SELECT * FROM reporting.refugees WHERE country_code = 'TJK' AND year = 2024")
+    refugees = dicts(url, "SELECT * FROM reporting.refugees WHERE country_code = 'TJK' AND year = 2024")[0]
     assert figures["refugees_from"].value == refugees["refugees_from"] == 3945
     assert figures["asylum_seekers_from"].value == refugees["asylum_seekers_from"] == 8203
     assert figures["refugees_hosted"].value == 11033 and figures["stateless_hosted"].value == 3629

@@ -11,6 +11,7 @@ from diaspora.warehouse import load as warehouse_load
 from diaspora.warehouse.engine import get_engine
 from diaspora.warehouse.schema import migrate
 from tests.support import ROOT
+from tests.support.sql import rows, scalar
 from tests.support.worldbank_api import FakeWorldBank, synthetic_values
 
 COUNT_TABLES = (
@@ -22,13 +23,7 @@ COUNT_TABLES = (
 
 
 def counts(url: str) -> dict[str, int]:
-    with get_engine(url).connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in COUNT_TABLES}
-
-
-def query(url: str, sql: str, **params) -> list[tuple]:
-    with get_engine(url).connect() as conn:
-        return [tuple(row) for row in conn.execute(sa.text(sql), params)]
+    return {t: scalar(url, f"SELECT count(*) FROM {t}") for t in COUNT_TABLES}
 
 
 def run(settings) -> dict:
@@ -58,7 +53,7 @@ def test_migrate_is_idempotent(warehouse_url):
     assert migrate(engine) == expected
     assert ("0009_fact_release_indexes.postgresql.sql" in expected) == (engine.dialect.name == "postgresql")
     assert migrate(engine) == []
-    assert query(warehouse_url, "SELECT count(*), min(year), max(year) FROM dw.dim_year") == [
+    assert rows(warehouse_url, "SELECT count(*), min(year), max(year) FROM dw.dim_year") == [
         (151, 1950, 2100)
     ]
 
@@ -69,14 +64,14 @@ def test_load_then_identical_rerun_changes_nothing(settings_for, fake_worldbank,
     assert not first["skipped"]
     loaded = counts(warehouse_url)
     assert loaded["dw.fact_indicator_value"] == 8 * 5 * 9
-    snapshot = query(warehouse_url, "SELECT * FROM dw.fact_indicator_value ORDER BY 1, 2, 3, 4")
+    snapshot = rows(warehouse_url, "SELECT * FROM dw.fact_indicator_value ORDER BY 1, 2, 3, 4")
 
     second = run(settings)  # byte-identical payloads: detected, nothing loaded
     assert second["skipped"]
     pipeline.load(first["landing_dir"], settings)  # forcing the same load again is harmless
     assert counts(warehouse_url) == loaded
-    assert query(warehouse_url, "SELECT * FROM dw.fact_indicator_value ORDER BY 1, 2, 3, 4") == snapshot
-    statuses = query(warehouse_url, "SELECT status FROM etl.load_run ORDER BY load_id")
+    assert rows(warehouse_url, "SELECT * FROM dw.fact_indicator_value ORDER BY 1, 2, 3, 4") == snapshot
+    statuses = rows(warehouse_url, "SELECT status FROM etl.load_run ORDER BY load_id")
     assert statuses == [("success",), ("skipped",), ("success",)]
 
 
@@ -94,29 +89,27 @@ def test_reporting_view_has_latest_release_nulls_and_flags(settings_for, warehou
             row["value"] = 4633754222
     run(settings_for(FakeWorldBank(values=revised, lastupdated="2025-12-16")))
 
-    tjk = query(
+    tjk = rows(
         warehouse_url,
         "SELECT remittances_received_usd, release_label, licence FROM reporting.remittances"
         " WHERE country_code = 'TJK' AND year = 2023",
     )
     assert tjk == [(4633754222.0, "2025-12-16", "CC BY 4.0")]
     # The earlier release still answers "what did release 2025-07-01 say".
-    old = query(
+    old = rows(
         warehouse_url,
         "SELECT f.value FROM dw.fact_indicator_value f JOIN dw.dim_source_release r"
         " USING (release_id) WHERE r.release_label = '2025-07-01' AND f.country_code = 'TJK'"
         " AND f.year = 2023 AND f.indicator_code = 'BX.TRF.PWKR.CD.DT'",
     )
     assert old[0][0] != 4633754222.0
-    kgz = query(
+    kgz = rows(
         warehouse_url,
         "SELECT remittances_received_usd FROM reporting.remittances"
         " WHERE country_code = 'KGZ' AND year = 2023",
     )
     assert kgz == [(None,)]  # not available stays NULL
-    flags = dict(
-        query(warehouse_url, "SELECT DISTINCT country_code, is_aggregate FROM reporting.remittances")
-    )
+    flags = dict(rows(warehouse_url, "SELECT DISTINCT country_code, is_aggregate FROM reporting.remittances"))
     assert flags["WLD"] is True and flags["TJK"] is False
 
 
@@ -140,9 +133,9 @@ def test_failure_mid_load_leaves_the_warehouse_as_it_was(
         pipeline.load(landing_dir, settings)
 
     assert counts(warehouse_url) == before
-    failed = query(warehouse_url, "SELECT status, message FROM etl.load_run")
+    failed = rows(warehouse_url, "SELECT status, message FROM etl.load_run")
     assert failed[0][0] == "failed" and "disk full" in failed[0][1]
-    assert query(
+    assert rows(
         warehouse_url,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging'",
     ) == [(0,)]
@@ -165,7 +158,7 @@ def test_a_critical_failure_loads_nothing_and_names_every_failure(settings_for, 
     assert "rows (largest first): TJK · BX.TRF.PWKR.DT.GD.ZS · 2020 = 150.0" in message
     assert counts(warehouse_url)["dw.fact_indicator_value"] == 0
     assert counts(warehouse_url)["dw.dim_source_release"] == 0
-    failed = query(
+    failed = rows(
         warehouse_url,
         "SELECT expectation_type, severity, unexpected_count, sample_values FROM etl.validation_result"
         " WHERE NOT success ORDER BY expectation_type",
@@ -176,7 +169,7 @@ def test_a_critical_failure_loads_nothing_and_names_every_failure(settings_for, 
         ("expect_compound_columns_to_be_unique", "critical", 2),
     ]
     assert '[{"count": 1, "value": 150.0}]' in {f[3] for f in failed}
-    assert query(warehouse_url, "SELECT status FROM etl.load_run") == [("validation_failed",)]
+    assert rows(warehouse_url, "SELECT status FROM etl.load_run") == [("validation_failed",)]
 
 
 def test_a_share_above_100_loads_flagged_and_warns(settings_for, warehouse_url, alert_webhook):
@@ -188,7 +181,7 @@ def test_a_share_above_100_loads_flagged_and_warns(settings_for, warehouse_url, 
     result = run(settings)
 
     assert result["load"]["rows"] == 2 * 5 * 4
-    flagged = query(
+    flagged = rows(
         warehouse_url,
         "SELECT country_code, year, value, quality_flags FROM dw.fact_indicator_value"
         " WHERE quality_flags IS NOT NULL ORDER BY year",
@@ -211,7 +204,7 @@ def test_row_count_drop_against_previous_release_fails(settings_for, warehouse_u
     short = synthetic_values(["SP.POP.TOTL"], range(2020, 2024))
     with pytest.raises(ValidationFailed, match=r"expect_table_row_count_to_be_between.*observed 20"):
         run(settings_for(FakeWorldBank(values=short, lastupdated="2025-12-16")))
-    assert query(warehouse_url, "SELECT count(*) FROM dw.dim_source_release") == [(1,)]
+    assert rows(warehouse_url, "SELECT count(*) FROM dw.dim_source_release") == [(1,)]
 
 
 def test_data_quality_view_reports_success_failure_and_freshness(settings_for, warehouse_url):
@@ -253,12 +246,12 @@ def test_values_jumping_against_the_previous_release_load_flagged_and_warn(
         )
     )
 
-    assert query(warehouse_url, "SELECT count(*) FROM dw.dim_source_release") == [(2,)]
-    assert query(warehouse_url, "SELECT status FROM etl.load_run ORDER BY load_id") == [
+    assert rows(warehouse_url, "SELECT count(*) FROM dw.dim_source_release") == [(2,)]
+    assert rows(warehouse_url, "SELECT status FROM etl.load_run ORDER BY load_id") == [
         ("success",),
         ("success",),
     ]
-    flagged = query(
+    flagged = rows(
         warehouse_url,
         "SELECT count(*) FROM dw.fact_indicator_value f JOIN dw.dim_source_release r USING (release_id)"
         " WHERE r.release_label = '2025-12-16' AND f.quality_flags = 'revised_vs_previous'",

@@ -27,6 +27,7 @@ from diaspora.errors import DiasporaError
 from diaspora.warehouse.engine import get_engine
 from tests.support.dag_helpers import load_dag, states
 from tests.support.real_sources import RealSourcesServer, load_real, require_real_data
+from tests.support.sql import rows
 from tests.support.worldbank_api import FakeWorldBank, synthetic_values
 
 UNHCR = "unhcr_refugees"
@@ -34,11 +35,6 @@ REMOVED = "MCO"  # SYNTHETIC: release 2 drops every row of Monaco
 TJK_KEY = ("TJK", "DEU", 2024, "refugees")
 KGZ_KEY = ("KGZ", "USA", 2023, "refugees")
 OFFLINE_URL = "http://127.0.0.1:9/unreachable"  # nothing listens there: a backfill must not need it
-
-
-def rows(url: str, sql: str, **params) -> list[tuple]:
-    with get_engine(url).connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text(sql), params)]
 
 
 # === two World Bank releases on the sample (both engines) ======================================

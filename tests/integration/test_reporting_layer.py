@@ -9,12 +9,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from diaspora import pipeline
 from diaspora.warehouse import mart
 from diaspora.warehouse.engine import get_engine
 from tests.support import ROOT
+from tests.support.sql import rows
 
 WB_SNAPSHOT = ROOT / "snapshots" / "worldbank" / "api"
 RECEIVED = "BX.TRF.PWKR.CD.DT"
@@ -37,11 +37,6 @@ def worldbank_release(folder: Path, lastupdated: str, scale_tjk_2023: float = 1.
             meta["total"] = len(rows)
         path.write_text(json.dumps([meta, rows]))
     return f"file://{folder}"
-
-
-def rows(url: str, sql: str, **params) -> list[sa.Row]:
-    with get_engine(url).connect() as conn:
-        return conn.execute(sa.text(sql), params).all()
 
 
 def remittances(url: str, country: str, year: int) -> tuple[float, str]:

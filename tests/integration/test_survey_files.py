@@ -17,6 +17,7 @@ from diaspora.surveys.checks import suite_for
 from diaspora.surveys.definitions import load_definition
 from diaspora.surveys.process import process_file
 from diaspora.warehouse.engine import get_engine
+from tests.support.sql import rows
 
 DEFINITION = """
 survey_id: tj_lms_test
@@ -80,11 +81,6 @@ def two_row_chunks(monkeypatch):
     from diaspora.surveys import readers
 
     monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
-
-
-def rows(url: str, sql: str) -> list[tuple]:
-    with get_engine(url).connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text(sql))]
 
 
 def staging_tables(url: str) -> list[tuple]:

@@ -10,6 +10,7 @@ from diaspora.countries import country_groups
 from diaspora.errors import ConfigError, ValidationFailed
 from diaspora.warehouse.engine import get_engine
 from tests.support.ims_workbook import Row, write_workbook
+from tests.support.sql import scalar
 from tests.unit.sources.test_undesa_migrant_stock import RUS, TJK, WORLD, sample_rows, synthetic
 
 
@@ -17,11 +18,6 @@ def run(tmp_path, make_settings, warehouse_url, rows):
     path = write_workbook(tmp_path / "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx", rows)
     settings = make_settings(undesa_ims_url=f"file://{path}", warehouse_url=warehouse_url)
     return pipeline.run_source("undesa_migrant_stock", settings)
-
-
-def scalar(url: str, sql: str):
-    with get_engine(url).connect() as conn:
-        return conn.execute(sa.text(sql)).scalar_one()
 
 
 def test_consistent_workbook_loads(tmp_path, make_settings, warehouse_url):
