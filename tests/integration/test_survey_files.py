@@ -410,7 +410,8 @@ def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(warehouse_url,
 def test_staging_left_by_an_interrupted_load_is_dropped_when_old(survey_settings):
     from datetime import UTC, datetime, timedelta
 
-    from diaspora.surveys.process import STAGING_PREFIX, pending_files
+    from diaspora.surveys.process import pending_files
+    from diaspora.surveys.staging import STAGING_PREFIX
 
     url = survey_settings.warehouse_url
     old = f"{STAGING_PREFIX}{datetime.now(UTC) - timedelta(days=1):%Y%m%d%H%M%S}_deadbeef"
