@@ -20,11 +20,12 @@ SNAPSHOT_URL := file://$(CURDIR)/snapshots/worldbank/api
 UNHCR_SAMPLE_URL := file://$(CURDIR)/snapshots/unhcr/api
 IMS_SAMPLE_URL := file://$(CURDIR)/snapshots/undesa/undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx
 
-.PHONY: help install airflow-db deploy demo run test test-real lint format airflow docs clean
+.PHONY: help install airflow-db deploy demo run test test-fast test-real lint format airflow docs clean
 
 help:
 	@echo "make demo     run every DAG once on the bundled offline snapshot (DuckDB, no server)"
 	@echo "make test     the whole test suite (DuckDB, PostgreSQL, local HTTP servers)"
+	@echo "make test-fast  the inner loop: tests/unit and tests/contract on DuckDB (no Airflow, no PostgreSQL)"
 	@echo "make test-real  only the full-size acceptance test on the real data (part of make test)"
 	@echo "make run      run every DAG once against the live sources"
 	@echo "make airflow  Airflow standalone with this project (UI on http://localhost:8080)"
@@ -75,6 +76,11 @@ run: deploy
 
 test: install
 	$(BIN)/pytest
+
+# The inner loop: offline unit tests and the source contract on DuckDB, in seconds. Airflow is not
+# imported (--without-airflow makes an import fail the test) and no PostgreSQL is needed.
+test-fast: install
+	$(BIN)/pytest tests/unit tests/contract -m "not postgres and not airflow" --without-airflow
 
 test-real: install
 	$(BIN)/pytest -m acceptance

@@ -1,8 +1,10 @@
 """Shared fixtures: isolated settings, a real DuckDB file, a throwaway PostgreSQL database,
-and a project-local Airflow metadata DB for the few end-to-end DAG runs."""
+and a project-local Airflow metadata DB for the few end-to-end DAG runs; and --without-airflow,
+which make test-fast passes so that an import of Airflow fails the test that makes it."""
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import os
 import subprocess
@@ -31,6 +33,32 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--without-airflow",
+        action="store_true",
+        help="make any import of Airflow fail (make test-fast: unit and contract tests need none)",
+    )
+
+
+class _NoAirflow(importlib.abc.MetaPathFinder):
+    """Refuses ``airflow`` and its submodules, naming the way out."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "airflow" or name.startswith("airflow."):
+            raise ImportError(
+                f"import of {name} under --without-airflow (make test-fast): mark the test "
+                "@pytest.mark.airflow, or move it out of tests/unit and tests/contract"
+            )
+        return None
+
+
+def pytest_configure(config):
+    if config.getoption("--without-airflow"):
+        sys.meta_path.insert(0, _NoAirflow())
+
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 INDICATORS = [

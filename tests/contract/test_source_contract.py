@@ -80,6 +80,7 @@ def test_the_sample_parses_validates_and_loads_counted(key, make_settings, wareh
     assert loaded.rows == counted == audited == len(frame)
 
 
+@pytest.mark.airflow
 def test_each_source_dag_is_its_key_and_emits_its_asset():
     from airflow.dag_processing.dagbag import DagBag
 
