@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from diaspora.factsheet_data import collect_many, countries_with_data, pin_releases
-from diaspora.reporting import NOT_AVAILABLE, count, one_decimal
 from diaspora.settings import PROJECT_ROOT, Settings
+from diaspora.text_report import NOT_AVAILABLE, count, one_decimal
 from diaspora.warehouse.engine import get_engine
 
 TEMPLATE = PROJECT_ROOT / "plugins" / "diaspora" / "templates" / "factsheet.html.j2"

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from diaspora import pipeline
 from diaspora.errors import ValidationFailed
-from diaspora.health import load_health
+from diaspora.health import health_for
 from diaspora.landing import Manifest
 from diaspora.sources import registry
 from diaspora.warehouse.engine import get_engine
@@ -41,7 +41,7 @@ def test_the_declaration_is_complete(key):
     assert source.publisher and source.dataset and source.licence and source.citation
     suite = json.loads(source.suite_path.read_text())
     assert suite["name"] == key and suite["expectations"]
-    assert key in load_health(pipeline.get_settings().source_health_file)
+    assert health_for(pipeline.get_settings().source_health_file, key).cadence_days > 0
     assert (ROOT / source.sample).exists(), f"{key}: no bundled sample at {source.sample}"
     grain = grain_of(source.fact_table)
     assert grain.value == source.value_column

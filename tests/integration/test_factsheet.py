@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from diaspora import pipeline
-from diaspora.factsheet import collect, write_factsheet
+from diaspora.factsheet import write_factsheet
+from diaspora.factsheet_data import collect
 from diaspora.printing import print_pdfs
 from diaspora.warehouse.engine import get_engine
 from tests.support import ROOT

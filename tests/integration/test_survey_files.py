@@ -358,9 +358,9 @@ def test_a_failing_warehouse_leaves_the_file_in_the_inbox(survey_settings, make_
 def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(warehouse_url, tmp_path, monkeypatch):
     import shutil
 
-    from diaspora.warehouse import schema as warehouse_engine
+    from diaspora.warehouse import schema
 
-    current = warehouse_engine.SQL_DIR
+    current = schema.SQL_DIR
     before = tmp_path / "sql"
     shutil.copytree(current, before)
     later = sorted(p.name for p in (before / "migrations").glob("*.sql") if p.name >= "0006")
@@ -368,14 +368,14 @@ def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(warehouse_url,
         (before / "migrations" / name).unlink()
     for view in (before / "views").glob("*.sql"):  # today's views and their comments need today's columns
         view.unlink()
-    from diaspora.warehouse import bi_catalog as catalog
+    from diaspora.warehouse import bi_catalog
 
-    monkeypatch.setattr(catalog, "apply_comments", lambda conn: 0)
+    monkeypatch.setattr(bi_catalog, "apply_comments", lambda conn: 0)
     dialect = sa.make_url(warehouse_url).get_backend_name()
-    later = [path.name for _, path in warehouse_engine.migrations_for(dialect) if path.name >= "0006"]
-    monkeypatch.setattr(warehouse_engine, "SQL_DIR", before)
+    later = [path.name for _, path in schema.migrations_for(dialect) if path.name >= "0006"]
+    monkeypatch.setattr(schema, "SQL_DIR", before)
     engine = get_engine(warehouse_url)
-    warehouse_engine.migrate(engine)
+    schema.migrate(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO dw.dim_survey VALUES ('s', 'Survey', 'test', 'TJK', NULL, NULL, 'SYNTHETIC')"
@@ -393,9 +393,9 @@ def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(warehouse_url,
             " ('s', 7, 'r2', 'abroad', 1, NULL, '0', NULL, 1.0)"
         )
 
-    monkeypatch.setattr(warehouse_engine, "SQL_DIR", current)
+    monkeypatch.setattr(schema, "SQL_DIR", current)
     monkeypatch.undo()  # today's SQL, views and comments
-    assert warehouse_engine.migrate(engine) == later
+    assert schema.migrate(engine) == later
     assert later[0] == "0006_survey_response_without_key.sql"
     assert rows(
         warehouse_url, "SELECT respondent_id, category_code, weight FROM dw.fact_survey_response ORDER BY 1"

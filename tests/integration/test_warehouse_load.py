@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from diaspora import pipeline
 from diaspora.errors import LoadCountMismatch
 from diaspora.warehouse import load as warehouse_load
-from diaspora.warehouse import schema as warehouse_engine
+from diaspora.warehouse import schema
 from diaspora.warehouse.engine import get_engine
 from diaspora.warehouse.schema import migrate
 from tests.support.dag_helpers import load_dag, states
@@ -191,9 +191,9 @@ def test_a_database_that_drops_rows_fails_the_load_task_once_and_alerts(
 
 
 def test_a_warehouse_from_before_0008_keeps_its_facts(warehouse_url, tmp_path, monkeypatch):
-    from diaspora.warehouse import bi_catalog as catalog
+    from diaspora.warehouse import bi_catalog
 
-    current = warehouse_engine.SQL_DIR
+    current = schema.SQL_DIR
     before = tmp_path / "sql"
     shutil.copytree(current, before)
     for path in (before / "migrations").glob("*.sql"):
@@ -201,8 +201,8 @@ def test_a_warehouse_from_before_0008_keeps_its_facts(warehouse_url, tmp_path, m
             path.unlink()
     for view in (before / "views").glob("*.sql"):  # today's views and comments need today's columns
         view.unlink()
-    monkeypatch.setattr(warehouse_engine, "SQL_DIR", before)
-    monkeypatch.setattr(catalog, "apply_comments", lambda conn: 0)
+    monkeypatch.setattr(schema, "SQL_DIR", before)
+    monkeypatch.setattr(bi_catalog, "apply_comments", lambda conn: 0)
     engine = get_engine(warehouse_url)
     migrate(engine)
     with engine.begin() as conn:
