@@ -28,6 +28,7 @@ def scaffolded():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.airflow  # the contract test it runs builds the DAGs and uses PostgreSQL: make test only
 def test_a_new_source_passes_the_contract_test_and_gets_its_dag(scaffolded):
     assert sorted(p.relative_to(SOURCES_DIR / KEY).as_posix() for p in scaffolded) == [
         "__init__.py",
