@@ -16,9 +16,9 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 export DIASPORA_DATA_DIR ?= $(CURDIR)/data
 
-SNAPSHOT_URL := file://$(CURDIR)/snapshots/worldbank/api
-UNHCR_SAMPLE_URL := file://$(CURDIR)/snapshots/unhcr/api
-IMS_SAMPLE_URL := file://$(CURDIR)/snapshots/undesa/undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx
+SNAPSHOT_URL := file://$(CURDIR)/plugins/diaspora/sources/worldbank_indicators/sample/api
+UNHCR_SAMPLE_URL := file://$(CURDIR)/plugins/diaspora/sources/unhcr_refugees/sample/api
+IMS_SAMPLE_URL := file://$(CURDIR)/plugins/diaspora/sources/undesa_migrant_stock/sample/undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx
 
 .PHONY: help install airflow-db deploy demo run test test-fast test-real lint format airflow docs clean
 

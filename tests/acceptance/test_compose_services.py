@@ -23,7 +23,7 @@ import yaml
 
 from tests.acceptance.test_compose import SECRETS, compose_command, run_config
 from tests.acceptance.test_real_scheduler import _database, _drop
-from tests.support import ROOT
+from tests.support import ROOT, sample_url
 from tests.support.airflow_cluster import BIN, AirflowCluster, free_port
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.postgres]
@@ -108,7 +108,7 @@ def stack(tmp_path, postgres_database):
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
             # No internet here: the bundled offline snapshot instead of the live World Bank API.
-            "DIASPORA_WORLDBANK_BASE_URL": f"file://{ROOT / 'snapshots' / 'worldbank' / 'api'}",
+            "DIASPORA_WORLDBANK_BASE_URL": sample_url("worldbank_indicators"),
         }
 
     cluster = AirflowCluster(

@@ -1,7 +1,7 @@
 """Under a real Airflow, as in production: `airflow db migrate` on a PostgreSQL metadata database,
 then the scheduler, the dag-processor and the API server as separate processes (LocalExecutor),
 driven through the REST API with a login token. Every source DAG is unpaused and triggered at
-once, twice: the first round loads the bundled samples (real figures, see snapshots/; the survey
+once, twice: the first round loads the bundled samples (real figures, see each source's sample/; the survey
 files are SYNTHETIC) with no task needing a retry, the second loads nothing new and duplicates no
 fact row. Once with the DuckDB warehouse (its tasks queue on a one-slot pool: one process may
 open the file), once with PostgreSQL (several at once)."""
@@ -17,6 +17,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from diaspora.sources import registry
 from tests.conftest import _postgres_admin_url
 from tests.support import ROOT
 from tests.support.airflow_cluster import AirflowCluster, airflow_env
@@ -32,8 +33,7 @@ FACT_KEYS = {
     "dw.fact_refugee_population": "origin_code, asylum_code, year, population_type, release_id",
     "dw.fact_survey_response": "file_id, respondent_id, question_code, answer_no",
 }
-SAMPLES = ROOT / "snapshots"
-IMS_SAMPLE = "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
+SAMPLES = ROOT / "snapshots"  # the survey files
 
 
 def _admin_dsn() -> str:
@@ -74,9 +74,10 @@ def cluster(request, tmp_path, postgres_database):
         {
             "DIASPORA_WAREHOUSE_URL": warehouse_url,
             "DIASPORA_DATA_DIR": str(tmp_path / "data"),
-            "DIASPORA_WORLDBANK_BASE_URL": f"file://{SAMPLES / 'worldbank' / 'api'}",
-            "DIASPORA_UNDESA_IMS_URL": f"file://{SAMPLES / 'undesa' / IMS_SAMPLE}",
-            "DIASPORA_UNHCR_BASE_URL": f"file://{SAMPLES / 'unhcr' / 'api'}",
+            **{  # every source's bundled sample, as its contract names it
+                f"DIASPORA_{source.sample_setting.upper()}": f"file://{ROOT / source.sample}"
+                for source in registry().values()
+            },
             "DIASPORA_SURVEY_SALT": "test-salt-not-a-secret",
             "DIASPORA_TASK_RETRY_DELAY_SECONDS": "5",  # a retry (a failure here) must not stall the test
         },

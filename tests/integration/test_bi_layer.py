@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from diaspora import pipeline
 from diaspora.warehouse.bi_catalog import data_dictionary, reporting_docs, undocumented
 from diaspora.warehouse.engine import get_engine
-from tests.support import ROOT
+from tests.support import ROOT, sample_url
 
 
 def test_every_reporting_column_is_documented(warehouse_url, make_settings):
@@ -55,7 +55,7 @@ def test_bi_role_reads_reporting_and_nothing_else(postgres_url, make_settings):
         warehouse_url=postgres_url,
         bi_role=role,
         bi_password=password,
-        worldbank_base_url=f"file://{ROOT / 'snapshots' / 'worldbank' / 'api'}",
+        worldbank_base_url=sample_url("worldbank_indicators"),
     )
     pipeline.run_source("worldbank_indicators", settings)
     bi_url = sa.make_url(postgres_url).set(username=role, password=password)

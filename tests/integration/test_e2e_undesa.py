@@ -9,13 +9,13 @@ import pytest
 from werkzeug import Response
 
 from diaspora import pipeline
-from tests.support import ROOT
+from tests.support import sample_path, sample_url
 from tests.support.dag_helpers import load_dag, states
 from tests.support.sql import dicts
 
 pytestmark = pytest.mark.e2e
-SAMPLE = ROOT / "snapshots" / "undesa" / "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
-WORLDBANK_SNAPSHOT = f"file://{ROOT / 'snapshots' / 'worldbank' / 'api'}"
+SAMPLE = sample_path("undesa_migrant_stock")
+WORLDBANK_SNAPSHOT = sample_url("worldbank_indicators")
 
 # Real figures (UN DESA IMS 2024), Tajikistan-born emigrants at mid-2024: (female, male).
 BY_DESTINATION = {

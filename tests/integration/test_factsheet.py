@@ -15,17 +15,17 @@ from diaspora.factsheet import write_factsheet
 from diaspora.factsheet_data import collect
 from diaspora.printing import print_pdfs
 from diaspora.warehouse.engine import get_engine
-from tests.support import ROOT
+from tests.support import ROOT, sample_path, sample_url
 from tests.support.browser import body_attribute, chart_texts, laid_out_dom, pdf_pages_and_text, screenshot
 from tests.support.dag_helpers import load_dag, states
 from tests.support.sql import dicts
 
 ARTIFACTS = ROOT / "test-artifacts"
-IMS_SAMPLE = ROOT / "snapshots" / "undesa" / "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
+IMS_SAMPLE = sample_path("undesa_migrant_stock")
 SNAPSHOTS = {
-    "worldbank_base_url": f"file://{ROOT / 'snapshots' / 'worldbank' / 'api'}",
+    "worldbank_base_url": sample_url("worldbank_indicators"),
     "undesa_ims_url": f"file://{IMS_SAMPLE}",
-    "unhcr_base_url": f"file://{ROOT / 'snapshots' / 'unhcr' / 'api'}",
+    "unhcr_base_url": sample_url("unhcr_refugees"),
 }
 
 

@@ -13,10 +13,10 @@ import pytest
 from diaspora import pipeline
 from diaspora.warehouse import mart
 from diaspora.warehouse.engine import get_engine
-from tests.support import ROOT
+from tests.support import sample_path
 from tests.support.sql import rows
 
-WB_SNAPSHOT = ROOT / "snapshots" / "worldbank" / "api"
+WB_SNAPSHOT = sample_path("worldbank_indicators")
 RECEIVED = "BX.TRF.PWKR.CD.DT"
 TAJIKISTAN_2023 = 4_633_754_222  # the snapshot's figure (World Bank WDI)
 

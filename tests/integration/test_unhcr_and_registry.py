@@ -17,10 +17,10 @@ from diaspora.errors import ConfigError, SourceError
 from diaspora.landing import Manifest
 from diaspora.sources.base import ParsedDataset
 from diaspora.warehouse.engine import get_engine
-from tests.support import ROOT
+from tests.support import ROOT, sample_path
 from tests.support.dag_helpers import load_dag, states
 
-SAMPLE = json.loads((ROOT / "snapshots" / "unhcr" / "api" / "population.json").read_text())["items"]  # real
+SAMPLE = json.loads((sample_path("unhcr_refugees") / "population.json").read_text())["items"]  # real
 
 
 def synthetic_items() -> list[dict]:

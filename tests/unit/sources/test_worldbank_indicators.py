@@ -12,6 +12,7 @@ from diaspora import pipeline
 from diaspora.errors import ParseError, SourceError
 from diaspora.landing import Manifest
 from diaspora.sources.base import ParsedDataset
+from tests.support import sample_path
 from tests.support.worldbank_api import FakeWorldBank, synthetic_values, value_row
 
 
@@ -121,15 +122,14 @@ def _one_indicator_config(make_settings) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("source", ["worldbank", "undesa", "unhcr"])
+@pytest.mark.parametrize("source", ["worldbank_indicators", "undesa_migrant_stock", "unhcr_refugees"])
 def test_bundled_snapshots_match_their_pinned_checksums(source):
     from hashlib import sha256
 
-    from tests.support import ROOT
-
-    snapshot = ROOT / "snapshots" / source
+    snapshot = sample_path(source)
+    snapshot = snapshot.parent if snapshot.name == "api" or snapshot.is_file() else snapshot
     pinned = json.loads((snapshot / "SNAPSHOT.json").read_text())
-    base = snapshot / "api" if source in ("worldbank", "unhcr") else snapshot
+    base = snapshot / "api" if (snapshot / "api").is_dir() else snapshot
     for name, digest in pinned["sha256"].items():
         assert sha256((base / name).read_bytes()).hexdigest() == digest, name
     assert pinned["provenance"]

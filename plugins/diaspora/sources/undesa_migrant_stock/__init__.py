@@ -26,7 +26,7 @@ SOURCE = Source(
     validation_only_columns=("sex_gap", "destination_total_gap", "unresolved_location"),
     schedule="@monthly",
     tags=("undesa", "migration"),
-    sample="snapshots/undesa/undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx",
+    sample="plugins/diaspora/sources/undesa_migrant_stock/sample/undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx",
     sample_setting="undesa_ims_url",
     description=__doc__ or "",
 )

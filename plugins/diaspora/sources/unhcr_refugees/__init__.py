@@ -22,7 +22,7 @@ SOURCE = Source(
     validation_only_columns=(),
     schedule="@monthly",
     tags=("unhcr", "refugees"),
-    sample="snapshots/unhcr/api",
+    sample="plugins/diaspora/sources/unhcr_refugees/sample/api",
     sample_setting="unhcr_base_url",
     description=__doc__ or "",
 )

@@ -19,7 +19,7 @@ SOURCE = Source(
     validation_only_columns=("is_percentage", "non_negative", "change_vs_previous_year"),
     schedule="@weekly",
     tags=("worldbank",),
-    sample="snapshots/worldbank/api",
+    sample="plugins/diaspora/sources/worldbank_indicators/sample/api",
     sample_setting="worldbank_base_url",
     description=__doc__ or "",
 )

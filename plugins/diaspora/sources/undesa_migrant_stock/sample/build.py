@@ -1,6 +1,7 @@
 """Rebuild the offline UN DESA International Migrant Stock sample workbook (real layout).
 
-Run from the repository root: ``.venv/bin/python snapshots/undesa/build_snapshot.py``. The
+Run from the repository root:
+``.venv/bin/python plugins/diaspora/sources/undesa_migrant_stock/sample/build.py``. The
 workbook's sha256 is pinned in SNAPSHOT.json and checked by the tests.
 
 Every figure is REAL: UN DESA, International Migrant Stock 2024, emigrants born in Tajikistan
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
+ROOT = HERE.parents[4]  # plugins/diaspora/sources/<key>/sample
 sys.path.insert(0, str(ROOT))
 
 from diaspora.countries import country_table  # noqa: E402

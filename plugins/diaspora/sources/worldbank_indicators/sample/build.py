@@ -1,6 +1,7 @@
 """Rebuild the offline World Bank snapshot (API v2 JSON pages) from figures.csv.
 
-Run from the repository root: ``python snapshots/worldbank/build_snapshot.py``. It rewrites
+Run from the repository root:
+``python plugins/diaspora/sources/worldbank_indicators/sample/build.py``. It rewrites
 the payloads under ``api/`` and their pinned sha256 in ``SNAPSHOT.json``; the test suite checks
 that the committed payloads still match those checksums.
 
@@ -111,7 +112,7 @@ def build() -> dict:
     return {
         "name": "World Bank Indicators API v2, offline snapshot",
         "release_label": RELEASE,
-        "base_url": "file://<repository>/snapshots/worldbank/api",
+        "base_url": "file://<repository>/plugins/diaspora/sources/worldbank_indicators/sample/api",
         "provenance": {
             "BX.TRF.PWKR.CD.DT": REAL,
             "BM.TRF.PWKR.CD.DT": REAL,
@@ -132,4 +133,4 @@ def build() -> dict:
 if __name__ == "__main__":
     manifest = build()
     (HERE / "SNAPSHOT.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"wrote {len(manifest['sha256'])} payloads under {API.relative_to(HERE.parent.parent)}")
+    print(f"wrote {len(manifest['sha256'])} payloads under {API.relative_to(HERE.parents[4])}")

@@ -1,6 +1,6 @@
 """Rebuild the offline UNHCR sample (the API's JSON page format) and pin its sha256.
 
-Run from the repository root: ``python3 snapshots/unhcr/build_snapshot.py``.
+Run from the repository root: ``python3 plugins/diaspora/sources/unhcr_refugees/sample/build.py``.
 
 REAL figures (UNHCR Refugee Population Statistics, 2024, CC BY 4.0), as given in issue #7:
 people from Tajikistan: 3,945 refugees and 8,203 asylum seekers; hosted in Tajikistan: 11,033
@@ -51,7 +51,7 @@ def build() -> dict:
     (HERE / "api" / "population.json").write_bytes(content)
     return {
         "name": "UNHCR Refugee Population Statistics API, offline sample",
-        "base_url": "file://<repository>/snapshots/unhcr/api",
+        "base_url": "file://<repository>/plugins/diaspora/sources/unhcr_refugees/sample/api",
         "provenance": {
             "all figures": "REAL: UNHCR, 2024, figures given in issue #7 (CC BY 4.0)",
             "omitted": "population types the issue gives no figure for are left out, not 0",
@@ -63,4 +63,4 @@ def build() -> dict:
 
 if __name__ == "__main__":
     (HERE / "SNAPSHOT.json").write_text(json.dumps(build(), indent=2) + "\n")
-    print("wrote snapshots/unhcr/api/population.json")
+    print("wrote plugins/diaspora/sources/unhcr_refugees/sample/api/population.json")
