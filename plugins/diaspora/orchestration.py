@@ -100,12 +100,10 @@ def build_source_dag(source: Source) -> DAG:
     The tasks that open the warehouse run in :data:`WAREHOUSE_POOL`; extract, parse and
     check_freshness do not touch it and run beside other DAGs' warehouse tasks."""
     source_key, asset = source.key, asset_of(source)
-    with DAG(
-        dag_id=source_key,
-        schedule=source.schedule,
-        params=BACKFILL_PARAMS,
-        **dag_settings(source.description, ("source", *source.tags)),
-    ) as dag:
+    settings = dag_settings(source.description, ("source", *source.tags))
+    if source.retries is not None:
+        settings["default_args"]["retries"] = source.retries
+    with DAG(dag_id=source_key, schedule=source.schedule, params=BACKFILL_PARAMS, **settings) as dag:
 
         @task(pool=WAREHOUSE_POOL)
         def check_warehouse() -> dict:

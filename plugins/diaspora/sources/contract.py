@@ -79,6 +79,7 @@ class Source:
     dimension_tables: tuple[str, ...] = ()  # loaded before the fact, in this order
     validation_only_columns: tuple[str, ...] = ()  # helper columns of the fact frame, not loaded
     tags: tuple[str, ...] = ()  # DAG tags beside "diaspora" and "source"
+    retries: int | None = None  # task retries; None: DIASPORA_TASK_RETRIES (default 3)
     cadence_days: int = 365  # a release older than this is stale (config/source_health.yml may say otherwise)
     sample: str = ""  # the bundled offline sample, relative to the project (make demo, contract test)
     sample_setting: str = ""  # the setting whose file:// URL points the source at its sample
