@@ -276,9 +276,9 @@ def loadable_fact(landing_dir: str, settings: Settings | None = None) -> pd.Data
     validation helpers, and the quality flags of the warnings validation found."""
     settings = settings or get_settings()
     manifest = Manifest.read(landing_dir)
-    info = get_source(manifest.source)
-    path = _parsed_dir(settings, manifest) / f"{info.fact_table}.parquet"
-    columns = [c for c in pq.read_schema(path).names if c not in info.validation_only_columns]
+    source = get_source(manifest.source)
+    path = _parsed_dir(settings, manifest) / f"{source.fact_table}.parquet"
+    columns = [c for c in pq.read_schema(path).names if c not in source.validation_only_columns]
     fact = pq.read_table(path, columns=columns).to_pandas()
     fact["quality_flags"] = quality_flags(_validation_dir(settings, manifest), len(fact))
     return fact
@@ -331,11 +331,10 @@ def validate(
     run = run or RunContext()
     started_at, started = datetime.now(UTC), time.perf_counter()
     manifest, source, parsed = _parsed_landing(landing_dir, settings)
-    info = source
     engine = get_engine(settings.warehouse_url)
-    health = health_for(settings.source_health_file, info.key)
-    keys = list(grain_of(info.fact_table).keys)
-    fact = parsed.frames[info.fact_table]
+    health = health_for(settings.source_health_file, source.key)
+    keys = list(grain_of(source.fact_table).keys)
+    fact = parsed.frames[source.fact_table]
     preceding, diff = _compare_with_preceding(engine, manifest, source, fact)
     fact = fact.assign(change_vs_previous=diff.new_relative_change)
     parameters = {
@@ -349,7 +348,7 @@ def validate(
     }
     report = validate_frame(
         fact,
-        info.suite_path,
+        source.suite_path,
         parameters,
         docs_dir=settings.data_docs_dir,
         run_name=run.run_id or manifest.landing_id,
@@ -358,7 +357,7 @@ def validate(
     validated_at = datetime.now(UTC)
     rows = [
         {
-            "source": info.key,
+            "source": source.key,
             "suite": report.suite,
             "dag_id": run.dag_id,
             "run_id": run.run_id,
@@ -378,38 +377,30 @@ def validate(
         for o in report.outcomes
     ]
     verdict = judge(diff, health.revisions)
-    record = _diff_record(manifest, info.fact_table, preceding, diff, verdict, accept_removals)
+    record = _diff_record(manifest, source.fact_table, preceding, diff, verdict, accept_removals)
     quarantined = report.success and record.status == "quarantined"
     with engine.begin() as conn:
         record_validation_results(conn, rows)
-        if not report.success:
-            record_load_run(
-                conn,
-                source=info.key,
-                status="validation_failed",
-                started_at=started_at,
-                run=run,
-                rows_in=len(fact),
-                rows_loaded=0,
-                message=report.failure_message(info.key, manifest.release_label),
-            )
         if quarantined:
             record_diff(conn, record, None, None)
+        if not report.success or quarantined:
             record_load_run(
                 conn,
-                source=info.key,
-                status="quarantined",
+                source=source.key,
+                status="quarantined" if quarantined else "validation_failed",
                 started_at=started_at,
                 run=run,
                 rows_in=len(fact),
                 rows_loaded=0,
-                message=_quarantine_message(record, landing_dir),
+                message=_quarantine_message(record, landing_dir)
+                if quarantined
+                else report.failure_message(source.key, manifest.release_label),
             )
     if not report.success:
         raise ValidationFailed(
-            report.failure_message(info.key, manifest.release_label),
+            report.failure_message(source.key, manifest.release_label),
             [f.as_alert_item() for f in report.failures],
-            source=info.key,
+            source=source.key,
             release=manifest.release_label,
             docs_url=report.docs_url,
         )
@@ -418,7 +409,7 @@ def validate(
             _quarantine_message(record, landing_dir),
             record.breaches,
             record.summary,
-            source=info.key,
+            source=source.key,
             release=manifest.release_label,
             landing_dir=landing_dir,
         )
@@ -432,11 +423,11 @@ def validate(
         else "the source's first release: nothing to compare"
     )
     if report.warnings:
-        message += "; " + report.warning_message(info.key, manifest.release_label)
+        message += "; " + report.warning_message(source.key, manifest.release_label)
         log.warning(message)
     else:
         log.info(message + "; all expectations passed")
-    return StepResult(info.key, landing_dir, len(fact), time.perf_counter() - started, message)
+    return StepResult(source.key, landing_dir, len(fact), time.perf_counter() - started, message)
 
 
 def _diff_record(
@@ -501,18 +492,17 @@ def _sample_values_json(outcome: ExpectationOutcome) -> str | None:
 
 
 def _release_info(manifest: Manifest, source: Source) -> ReleaseInfo:
-    info = source
     return ReleaseInfo(
-        source=info.key,
-        publisher=info.publisher,
-        dataset=info.dataset,
+        source=source.key,
+        publisher=source.publisher,
+        dataset=source.dataset,
         release_label=manifest.release_label,
         release_date=source.release_date(manifest.release_label),
         url=manifest.meta.get("url", ""),
         content_sha256=manifest.content_sha256,
         fetched_at=datetime.fromisoformat(manifest.fetched_at),
-        licence=info.licence,
-        citation=info.citation,
+        licence=source.licence,
+        citation=source.citation,
         raw_location=manifest.directory,
     )
 
@@ -535,24 +525,23 @@ def load(
     started_at, started = datetime.now(UTC), time.perf_counter()
     manifest = Manifest.read(landing_dir)
     source = get_source(manifest.source)
-    info = source
     release = _release_info(manifest, source)
-    dimensions = ParsedDataset.read(_parsed_dir(settings, manifest), tables=info.dimension_tables).frames
+    dimensions = ParsedDataset.read(_parsed_dir(settings, manifest), tables=source.dimension_tables).frames
     fact = loadable_fact(landing_dir, settings)
     diff, changes = _read_diff(_validation_dir(settings, manifest))
     engine = get_engine(settings.warehouse_url)
     try:
         with engine.begin() as conn:
             release_id = register_release(conn, release)
-            counts = [merge(conn, table, dimensions[table]) for table in info.dimension_tables]
+            counts = [merge(conn, table, dimensions[table]) for table in source.dimension_tables]
             fact["release_id"] = release_id
-            counts.append(replace_release_rows(conn, info.fact_table, fact, release_id))
+            counts.append(replace_release_rows(conn, source.fact_table, fact, release_id))
             loaded = counts[-1].landed
             if diff is not None:
                 record_diff(conn, diff, release_id, changes)
-            refreshed = refresh_after_load(conn, info.fact_table, release_id)
+            refreshed = refresh_after_load(conn, source.fact_table, release_id)
             message = (
-                f"Loaded release {release.release_label} into {info.fact_table}: {loaded:,} rows counted "
+                f"Loaded release {release.release_label} into {source.fact_table}: {loaded:,} rows counted "
                 f"back ({fact['quality_flags'].notna().sum():,} flagged); "
                 + ", ".join(f"{c.table} {c.landed:,}" for c in counts[:-1])
                 + "; reporting layer refreshed in "
@@ -563,7 +552,7 @@ def load(
             )
             record_load_run(
                 conn,
-                source=info.key,
+                source=source.key,
                 status="success",
                 started_at=started_at,
                 run=run,
@@ -579,7 +568,7 @@ def load(
         with engine.begin() as conn:
             record_load_run(
                 conn,
-                source=info.key,
+                source=source.key,
                 status="failed",
                 started_at=started_at,
                 run=run,
@@ -590,19 +579,20 @@ def load(
             )
         raise
     log.info(message)
-    _notify_loaded(settings, info.key, release.release_label, loaded, diff, context)
+    _notify_loaded(settings, source.key, release.release_label, loaded, diff, context)
     warnings = _read_warnings(_validation_dir(settings, manifest))
     if warnings:
         from diaspora.alerts import send_validation_warning
 
         flagged = int(fact["quality_flags"].notna().sum())
         changes = diff.__dict__ if diff else None
-        send_validation_warning(info.key, release.release_label, warnings, loaded, flagged, context, changes)
+        label = release.release_label
+        send_validation_warning(source.key, label, warnings, loaded, flagged, context, changes)
     elif diff is not None and (diff.revised_totals or diff.status == "accepted"):
         from diaspora.alerts import send_revision_warning
 
-        send_revision_warning(info.key, release.release_label, diff.__dict__, context)
-    return StepResult(info.key, landing_dir, loaded, time.perf_counter() - started, message)
+        send_revision_warning(source.key, release.release_label, diff.__dict__, context)
+    return StepResult(source.key, landing_dir, loaded, time.perf_counter() - started, message)
 
 
 def _compared(diff: DiffRecord | None) -> bool:
@@ -711,8 +701,8 @@ def compare_releases(
     """``diaspora diff``: two loaded releases (ids or labels; default the two latest), or a loaded
     release and a validated landing folder (a quarantined release under review)."""
     settings = settings or get_settings()
-    info = get_source(source_key)
-    grain = grain_of(info.fact_table)
+    source = get_source(source_key)
+    grain = grain_of(source.fact_table)
     engine = get_engine(settings.warehouse_url)
     with engine.connect() as conn:
         releases = loaded_releases(conn, source_key)

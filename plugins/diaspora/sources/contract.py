@@ -86,10 +86,6 @@ class Source:
     description: str = ""  # the folder's docstring: the DAG's documentation
 
     @property
-    def suite(self) -> str:
-        return self.key
-
-    @property
     def folder(self) -> Path:
         return SOURCES_DIR / self.key
 

@@ -1,13 +1,8 @@
-"""UN DESA International Migrant Stock: migrants by destination, origin and sex, 1990–2024.
-
-Extract lands the workbook unchanged. Parse finds the header row of sheet ``Table 1`` by its
-content, checks every expected column (a renamed or missing one is named), turns ``..`` and
-empty cells into NULL, strips footnote markers from names, drops the exact duplicate rows the
-workbook carries (Australia/New Zealand), resolves UN M49 location codes to conformed
-countries, aggregates and residual categories (a code no reference file knows loads as
-``M49:<code>``, kind unmapped, and the suite warns), and melts the 24 year × sex columns into
-``fact_migrant_stock`` rows. Consistency checks (male + female = both, a destination's sum over
-origins = its total row) are computed here as helper columns that the suite then checks."""
+"""Parse the UN DESA workbook: find the header row of sheet ``Table 1`` by its content, check every
+expected column (a renamed or missing one is named), turn ``..`` and empty cells into NULL, strip
+footnote markers, drop the workbook's exact duplicate rows, resolve UN M49 codes (an unknown one
+loads as ``M49:<code>``, kind unmapped), and melt the 24 year × sex columns into
+``fact_migrant_stock`` rows, with the consistency checks as helper columns the suite checks."""
 
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
-"""World Bank Indicators API v2: country metadata and indicator values for every country.
+"""Land the World Bank Indicators API v2 pages: country metadata and every configured indicator.
 
-Extract: Extract follows pagination to the last page and checks the rows received against the API's
-``total``; an HTTP 200 whose body is an API error message is a failure that shows the message.
-Parse turns the landed pages into ``dim_country``, ``dim_indicator`` and
-``fact_indicator_value`` frames; nulls stay null and negative values are kept."""
+Extract follows pagination to the last page and checks the rows received against the API's
+``total``; an HTTP 200 whose body is an API error message is a failure that shows the message."""
 
 from __future__ import annotations
 
