@@ -79,6 +79,24 @@ class LoadCountMismatch(DiasporaError):
         self.scope = scope
 
 
+class ReportingCheckFailed(DiasporaError):
+    """A table of the reporting layer broke one of its invariants after its refresh.
+
+    The refresh runs in the load's transaction, so the load is rolled back: the warehouse keeps
+    the layer it had. The rows named are the first that break it.
+    """
+
+    def __init__(self, table: str, check: str, broken: list[dict]):
+        shown = "; ".join(", ".join(f"{k}={v}" for k, v in row.items()) for row in broken[:5])
+        super().__init__(
+            f"{table}: rows break its check {check}, e.g. {shown}. The load was rolled "
+            "back: the reporting layer is as it was before it. Look at the inputs of these rows; if "
+            "they are right, the definition in sql/mart/ is wrong: report it with this task's log."
+        )
+        self.table = table
+        self.broken = broken
+
+
 class WarehouseNotReady(DiasporaError):
     """The warehouse's schema or reference data are behind the deployed code: run `diaspora migrate`.
 

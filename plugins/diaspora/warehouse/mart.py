@@ -16,25 +16,30 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from diaspora.errors import LoadCountMismatch
+from diaspora.errors import LoadCountMismatch, ReportingCheckFailed
 from diaspora.settings import SQL_DIR
 from diaspora.warehouse.engine import dialect
 from diaspora.warehouse.facts import FACT_GRAINS
 from diaspora.warehouse.load import column_types
 
 MART_SQL_DIR = SQL_DIR / "mart"
+# sql/mart/checks/NN_<name>.sql: a query returning the rows of mart.<name> that break an invariant.
+MART_CHECKS_DIR = MART_SQL_DIR / "checks"
 
 # The value's key in each fact table (without release_id): a value is current in the newest
 # release that carries its key.
 FACT_KEYS: dict[str, tuple[str, ...]] = {table: grain.keys for table, grain in FACT_GRAINS.items()}
 
 # The mart tables each fact table feeds, in refresh order (a later one reads an earlier one).
+# The corridor estimates read both World Bank and UN DESA facts: a new release of either recomputes them.
+CORRIDORS = ("mart.remittance_corridors", "mart.remittance_corridor_gaps")
 REFRESHED_BY: dict[str, tuple[str, ...]] = {
-    "dw.fact_indicator_value": ("mart.remittances", "mart.diaspora_profile"),
+    "dw.fact_indicator_value": ("mart.remittances", "mart.diaspora_profile", *CORRIDORS),
     "dw.fact_migrant_stock": (
         "mart.emigrants_by_destination",
         "mart.emigrants_in_group",
         "mart.diaspora_profile",
+        *CORRIDORS,
     ),
     "dw.fact_refugee_population": ("mart.refugees",),
 }
@@ -223,6 +228,16 @@ def _holds_a_key_not_in(conn: sa.Connection, fact_table: str, release_id: int, n
     return conn.execute(statement, {"r": release_id, "newer": newer}).first() is not None
 
 
+def check_table(conn: sa.Connection, table: str) -> None:
+    """Run the invariant check of mart ``table``, if it has one; raise on any row that breaks it."""
+    name = table.removeprefix("mart.")
+    for path in sorted(MART_CHECKS_DIR.glob(f"*_{name}.sql")):
+        check = "\n".join(line for line in path.read_text().splitlines() if not line.startswith("--"))
+        broken = [dict(row._mapping) for row in conn.exec_driver_sql(check)]
+        if broken:
+            raise ReportingCheckFailed(table, f"sql/mart/checks/{path.name}", broken)
+
+
 def refresh_table(conn: sa.Connection, table: str) -> Refreshed:
     """Replace every row of mart ``table`` with what its definition computes now; count them back."""
     started = time.perf_counter()
@@ -244,6 +259,7 @@ def refresh_table(conn: sa.Connection, table: str) -> Refreshed:
     landed = conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
     if prepared is not None and prepared >= 0 and prepared != landed:
         raise LoadCountMismatch(table, prepared, landed, "reporting layer refresh")
+    check_table(conn, table)
     if dialect(conn) == "postgresql":
         conn.exec_driver_sql(f"ANALYZE {table}")  # fresh statistics for BI queries at once
     return Refreshed(table, int(landed), time.perf_counter() - started)
