@@ -24,7 +24,7 @@ stock AS (
     FROM mart.current_migrant_stock AS s
     JOIN dw.dim_country AS o ON o.country_code = s.origin_code
     JOIN dw.dim_country AS d ON d.country_code = s.destination_code
-    WHERE s.sex = 'both' AND o.area_type = 'country' AND d.area_type <> 'aggregate'
+    WHERE s.sex = 'both' AND o.area_type IN ('country', 'territory') AND d.area_type <> 'aggregate'
         AND s.migrants IS NOT NULL
 ),
 pairs AS (

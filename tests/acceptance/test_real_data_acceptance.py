@@ -85,6 +85,7 @@ def expected() -> dict:
             "dw.fact_refugee_population": len(data.unhcr) * 9,  # every item carries all nine types
         },
         "stock_pairs": len(data.ims[["destination_iso3", "origin_iso3"]].drop_duplicates()),
+        "corridors": _expected_corridors(data.wdi, data.ims),
     }
 
 
@@ -143,6 +144,60 @@ def _shares_above_100(wdi: pd.DataFrame) -> int:
     return int((wide["BX.TRF.PWKR.CD.DT"] / wide["NY.GDP.MKTP.CD"] * 100 > 100).sum())
 
 
+def _expected_corridors(wdi: pd.DataFrame, ims: pd.DataFrame) -> dict:
+    """The corridor estimates' checkable figures, from the CSV files with pandas: each origin's
+    inflows and the years its emigrants' stock covers, every 2020 stock-share estimate summed by
+    host, Tajikistan's 2020 shares under the three methods, and its 2023 stock in Russia."""
+    channel_islands = {"XCX": "CHI"}  # UN DESA's file code; the warehouse keeps the World Bank's
+    ims = ims.replace({"origin_iso3": channel_islands, "destination_iso3": channel_islands})
+    both = ims.groupby(["origin_iso3", "destination_iso3", "year"])["n"].sum()
+    wide = wdi.pivot_table(index=["iso3", "year"], columns="indicator", values="value")
+    inflow = wide["BX.TRF.PWKR.CD.DT"].dropna()
+    gdp, population = wide["NY.GDP.MKTP.CD"], wide["SP.POP.TOTL"]
+    income = (gdp / population)[(gdp > 0) & (population > 0)]
+    reference_years = sorted(ims["year"].unique())
+    stocked = both[both > 0].reset_index()
+    years_with_stock = set(zip(stocked["origin_iso3"], stocked["year"], strict=True))
+    covered = set()
+    for (origin, year), _ in inflow.items():
+        if not reference_years[0] <= year <= reference_years[-1]:
+            continue
+        start = max(y for y in reference_years if y <= year)
+        after = [y for y in reference_years if y > start]
+        ends = {start} if year == start else {start, after[0]}
+        if any((origin, y) in years_with_stock for y in ends):
+            covered.add((origin, year))
+    inflow_2020 = inflow.xs(2020, level="year").rename("inflow")
+    in_2020 = stocked[stocked["year"] == 2020].join(inflow_2020, on="origin_iso3").dropna(subset=["inflow"])
+    emigrants = in_2020.groupby("origin_iso3")["n"].transform("sum")
+    in_2020["usd"] = in_2020["inflow"] * in_2020["n"] / emigrants
+    tajik = stocked[(stocked["origin_iso3"] == "TJK") & (stocked["year"] == 2020)]
+    tajik = tajik.set_index("destination_iso3")["n"]
+    host = income.xs(2020, level="year").reindex(tajik.index)
+    home = income[("TJK", 2020)]
+    higher = host.where(host.isna() | (host >= home), home)
+
+    def weighted_shares(migrant_income: pd.Series) -> pd.Series:
+        known = migrant_income.notna()
+        mean = (tajik[known] * migrant_income[known]).sum() / tajik[known].sum()
+        weights = tajik * migrant_income.fillna(mean)
+        return weights / weights.sum()
+
+    russia = both[("TJK", "RUS")]
+    return {
+        "inflow": inflow,
+        "observed_outflow": wide["BM.TRF.PWKR.CD.DT"].dropna(),
+        "covered": covered,
+        "outflow_2020_stock_shares": in_2020.groupby("destination_iso3")["usd"].sum(),
+        "tjk_2020": {
+            "stock_shares": tajik / tajik.sum(),
+            "host_income": weighted_shares(host),
+            "host_and_origin_income": weighted_shares(higher),
+        },
+        "tjk_rus_2023_migrants": russia[2020] + (russia[2024] - russia[2020]) * 3 / 4,
+    }
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -177,6 +232,7 @@ def test_every_source_loads_all_countries_completely_and_correctly(loaded, expec
     _check_refugees(url, expected["refugees"], expected["refugee_totals"])
     _check_codes_and_warnings(url, alerts, expected["above_100"])
     _check_reporting_layer(url)
+    _check_remittance_corridors(url, expected["corridors"])
     if url.startswith("duckdb"):  # the pages are the same on both engines: drawn once
         _check_factsheets(tmp_path)
     _check_a_second_release_refreshes_the_reporting_layer(url, real_server, expected["remittances"])
@@ -382,6 +438,72 @@ def _check_reporting_layer(url: str) -> None:
         )
 
 
+def _check_remittance_corridors(url: str, expected: dict) -> None:
+    """The corridor estimates on every country's real data: per origin, year and method they add up
+    to the observed inflow; they cover every year with an inflow and a stock; Tajikistan's 2020
+    shares equal those computed here (stock-only: Russia's share of its emigrants); the methods
+    differ where incomes differ; the gap view's sums and observed outflows are right."""
+    sums = rows(
+        url,
+        "SELECT origin_code, year, method, sum(estimated_usd), max(origin_inflow_usd), count(*)"
+        " FROM reporting.remittance_corridors GROUP BY origin_code, year, method",
+    )
+    inflow = expected["inflow"]
+    assert {(o, y) for o, y, *_ in sums} == expected["covered"]
+    assert len(sums) == 3 * len(expected["covered"])
+    for origin, year, method, total, shared, _ in sums:
+        assert shared == inflow[(origin, year)], (origin, year)
+        assert abs(total - shared) < 0.01, (origin, year, method, total, shared)  # to the cent
+    kinds = rows(url, "SELECT DISTINCT value_kind FROM reporting.remittance_corridors")
+    assert [tuple(r) for r in kinds] == [("model estimate",)]
+
+    tajik = {
+        (method, destination): (share, usd)
+        for method, destination, share, usd in rows(
+            url,
+            "SELECT method, destination_code, share_of_inflow_pct, estimated_usd"
+            " FROM reporting.remittance_corridors WHERE origin_code = 'TJK' AND year = 2020",
+        )
+    }
+    for method, shares in expected["tjk_2020"].items():
+        assert {d for m, d in tajik if m == method} == set(shares.index), method
+        for destination, share in shares.items():
+            got_share, got_usd = tajik[(method, destination)]
+            assert abs(got_share - 100 * share) < 1e-9, (method, destination)
+            assert abs(got_usd - share * inflow[("TJK", 2020)]) < 0.01, (method, destination)
+    russia_by_stock = expected["tjk_2020"]["stock_shares"]["RUS"]
+    assert 0.8 < russia_by_stock < 0.85  # 426,230 of 517,979 Tajik emigrants (UN DESA 2020)
+    by_method = {m: tajik[(m, "RUS")][0] for m in expected["tjk_2020"]}
+    assert len(set(by_method.values())) == 3, by_method  # incomes differ: so do the methods
+    assert tajik[("host_and_origin_income", "AFG")][0] > tajik[("host_income", "AFG")][0]  # a poorer host
+
+    interpolated = rows(
+        url,
+        "SELECT DISTINCT migrants, stock_basis FROM reporting.remittance_corridors"
+        " WHERE origin_code = 'TJK' AND destination_code = 'RUS' AND year = 2023",
+    )
+    assert [tuple(r) for r in interpolated] == [(expected["tjk_rus_2023_migrants"], "interpolated 2020-2024")]
+
+    gaps = {
+        country: (estimated, observed, gap)
+        for country, estimated, observed, gap in rows(
+            url,
+            "SELECT country_code, estimated_outflow_usd, observed_outflow_usd, gap_usd"
+            " FROM reporting.remittance_corridor_gaps WHERE year = 2020 AND method = 'stock_shares'",
+        )
+    }
+    outflows = expected["outflow_2020_stock_shares"]
+    assert set(gaps) == set(outflows.index)
+    for country, usd in outflows.items():
+        estimated, observed, gap = gaps[country]
+        assert abs(estimated - usd) <= 1e-9 * usd + 0.01, country
+        published = expected["observed_outflow"].get((country, 2020))
+        if published is None:
+            assert observed is None and gap is None, country
+        else:
+            assert abs(observed - published) < 0.5 and abs(gap - (estimated - observed)) < 0.01, country
+
+
 def _check_factsheets(folder) -> None:
     """Tajikistan, India (the largest diaspora) and Tokelau (688 emigrants, no remittance or refugee
     figure) drawn by Chromium: no empty chart, no overlapping text, the charts' own texts read right;
@@ -453,6 +575,13 @@ def _check_a_second_release_refreshes_the_reporting_layer(
         " WHERE country_code = 'TJK'",
     )
     assert [tuple(r) for r in profile] == [(revised, "2025-12-16")]
+    corridors = rows(  # recomputed with the new release's inflow
+        url,
+        "SELECT method, sum(estimated_usd), max(inflow_release) FROM reporting.remittance_corridors"
+        " WHERE origin_code = 'TJK' AND year = 2023 GROUP BY method",
+    )
+    assert len(corridors) == 3
+    assert all(abs(total - revised) < 0.01 and release == "2025-12-16" for _, total, release in corridors)
     others = rows(
         url,
         "SELECT country_code, year, remittances_received_usd FROM reporting.remittances"
