@@ -85,6 +85,46 @@ def _latest(rows: list[dict], key: str) -> dict:
     return max(known, key=lambda r: r["year"]) if known else {}
 
 
+# The five corridors that send the most under the stock-only method, in the latest year with
+# estimates, with what the other methods estimate for the same corridors.
+_REMITTANCE_SOURCES = (
+    "SELECT c.origin_code AS country_code, c.year, c.method, c.destination_code AS code,"
+    " c.destination_name AS name, c.estimated_usd AS usd, c.share_of_inflow_pct AS pct,"
+    " t.corridor_rank, c.origin_inflow_usd, c.stock_basis, c.inflow_release, c.stock_release"
+    " FROM reporting.remittance_corridors AS c"
+    " JOIN reporting.remittance_corridors AS t ON t.origin_code = c.origin_code AND t.year = c.year"
+    "  AND t.destination_code = c.destination_code AND t.method = 'stock_shares' AND t.corridor_rank <= 5"
+    " WHERE c.origin_code IN :codes AND c.year = ("
+    "  SELECT max(l.year) FROM reporting.remittance_corridors AS l WHERE l.origin_code = c.origin_code)"
+    " ORDER BY t.corridor_rank, c.destination_name"
+)
+ESTIMATE_METHODS = ("stock_shares", "host_income", "host_and_origin_income")
+
+
+def remittance_sources(rows: list[dict]) -> dict:
+    """Where a country's remittances come from, as MODEL ESTIMATES: the top five sending places of
+    the latest year, each with every method's estimate, and what the estimates rest on."""
+    if not rows:
+        return {"year": None, "rows": [], "inflow_usd": None, "stock_basis": None, "source_line": None}
+    places: dict[str, dict] = {}
+    for row in rows:
+        place = places.setdefault(
+            row["code"], {"code": row["code"], "name": row["name"], "rank": row["corridor_rank"]}
+        )
+        place[row["method"]] = row["usd"]
+        if row["method"] == "stock_shares":
+            place["pct"] = row["pct"]
+    first = rows[0]
+    return {
+        "year": first["year"],
+        "rows": sorted(places.values(), key=lambda place: (place["rank"], place["name"])),
+        "inflow_usd": first["origin_inflow_usd"],
+        "stock_basis": first["stock_basis"],
+        "source_line": f"Inflow: {WDI}, release {first['inflow_release']}; migrant stock: {IMS}, "
+        f"{first['stock_release']}",
+    }
+
+
 class ReportingReads:
     """What the factsheets of ``countries`` show, read with one query per reporting view (reading
     235 countries one query at a time took 5–15 s on DuckDB)."""
@@ -141,6 +181,7 @@ class ReportingReads:
         self.refugees = self._rows(
             conn, "SELECT * FROM reporting.refugees WHERE country_code IN :codes", countries
         )
+        self.sources = self._rows(conn, _REMITTANCE_SOURCES, countries)
         self.engagement = self._rows(
             conn,
             "SELECT country_code, item_type, name, category, detail, host_country_name, status, valid_from,"
@@ -216,6 +257,7 @@ class ReportingReads:
             "group_name": self.group_name,
             "figures": figures,
             "remittances_trend": trend,
+            "remittance_sources": remittance_sources(self.sources[country]),
             "top_destinations": [
                 {k: r[k] for k in ("code", "name", "migrants")}
                 for r in self.top[country]

@@ -234,7 +234,7 @@ def test_every_source_loads_all_countries_completely_and_correctly(loaded, expec
     _check_reporting_layer(url)
     _check_remittance_corridors(url, expected["corridors"])
     if url.startswith("duckdb"):  # the pages are the same on both engines: drawn once
-        _check_factsheets(tmp_path)
+        _check_factsheets(url, tmp_path)
     _check_a_second_release_refreshes_the_reporting_layer(url, real_server, expected["remittances"])
 
 
@@ -504,7 +504,7 @@ def _check_remittance_corridors(url: str, expected: dict) -> None:
             assert abs(observed - published) < 0.5 and abs(gap - (estimated - observed)) < 0.01, country
 
 
-def _check_factsheets(folder) -> None:
+def _check_factsheets(url: str, folder) -> None:
     """Tajikistan, India (the largest diaspora) and Tokelau (688 emigrants, no remittance or refugee
     figure) drawn by Chromium: no empty chart, no overlapping text, the charts' own texts read right;
     screenshots kept in test-artifacts/; the A4 PDFs hold the figures."""
@@ -539,10 +539,29 @@ def _check_factsheets(folder) -> None:
     assert {"Russia", "Ukraine", "Kazakhstan"} <= set(top) and "415,676" in top  # the data folder's README
     india = chart_texts(laid_out_dom(folder / "factsheets" / "IND" / "factsheet.html"), "top_destinations")
     assert {"United Arab Emirates", "United States", "Saudi Arabia"} <= set(india)
+    _check_remittance_sources(url, folder / "factsheets")
     tokelau = laid_out_dom(folder / "factsheets" / "TKL" / "factsheet.html")
     assert "Remittances: not available" in chart_texts(tokelau, "remittances_trend")
     shown = dict(re.findall(r'data-figure="(\w+)" data-value="([^"]*)"', tokelau))
     assert shown["remittances_received_usd"] == "" and float(shown["emigrants"]) > 0
+
+
+def _check_remittance_sources(url: str, folder) -> None:
+    """Tajikistan's page shows the five countries its remittances come from, labelled as model
+    estimates with the method, with the reporting view's figures; Tokelau (no inflow) says so."""
+    page = (folder / "TJK" / "factsheet.html").read_text()
+    shown = re.findall(r'<tr data-source="(\w+)" data-value="([^"]*)">', page)
+    top = rows(
+        url,
+        "SELECT destination_code, estimated_usd FROM reporting.remittance_corridors WHERE origin_code = 'TJK'"
+        " AND method = 'stock_shares' AND corridor_rank <= 5 AND year = 2023 ORDER BY corridor_rank",
+    )
+    assert [(code, float(value)) for code, value in shown] == [tuple(r) for r in top]
+    assert shown[0][0] == "RUS"
+    assert 'data-kind="model estimate"' in page and "model estimates, not observed figures" in page
+    assert "Ratha and Shaw 2007 method" in page and "Migrant stock: interpolated 2020-2024" in page
+    tokelau = (folder / "TKL" / "factsheet.html").read_text()
+    assert 'data-source="' not in tokelau and 'colspan="5" class="na">not available' in tokelau
 
 
 def _rows_name(country: str) -> str:

@@ -60,6 +60,18 @@ def test_figures_equal_the_reporting_views(loaded):
     assert figures["group_emigrants"].value == profile["eea_emigrants"] == 1961
     assert figures["group_female_pct"].value == pytest.approx(profile["eea_female_pct"])
     assert [d["code"] for d in facts["top_destinations"]] == ["RUS", "UKR", "KAZ", "TUR", "UZB"]
+    corridors = dicts(
+        url,
+        "SELECT destination_code, estimated_usd, corridor_rank FROM reporting.remittance_corridors"
+        " WHERE origin_code = 'TJK' AND year = 2023 AND method = 'stock_shares' ORDER BY corridor_rank",
+    )
+    sources = facts["remittance_sources"]
+    assert sources["year"] == 2023 and sources["inflow_usd"] == 4633754222
+    assert [(r["code"], r["stock_shares"]) for r in sources["rows"]] == [
+        (c["destination_code"], c["estimated_usd"]) for c in corridors if c["corridor_rank"] <= 5
+    ]
+    assert sources["rows"][0]["code"] == "RUS"
+    assert abs(sum(c["estimated_usd"] for c in corridors) - 4633754222) < 0.01  # the inflow, shared out
     assert (
         figures["emigrants"].release == "IMS 2024"
         and "reference year 2024" in figures["emigrants"].source_line
