@@ -80,6 +80,16 @@ QUERIES: dict[str, tuple[str | None, str]] = {
         "SELECT country_name, refugees_hosted FROM reporting.refugees WHERE year = 2024"
         " AND refugees_hosted IS NOT NULL ORDER BY refugees_hosted DESC LIMIT 10",
     ),
+    "remittance_corridors": (
+        "origin_code = 'TJK'",
+        "SELECT destination_name, sum(estimated_usd) FROM reporting.remittance_corridors"
+        " WHERE year = 2023 AND method = 'stock_shares' GROUP BY destination_name ORDER BY 2 DESC LIMIT 10",
+    ),
+    "remittance_corridor_gaps": (
+        "country_code = 'TJK'",
+        "SELECT country_name, gap_pct FROM reporting.remittance_corridor_gaps WHERE year = 2022"
+        " AND method = 'stock_shares' AND observed_outflow_usd > 1e9 ORDER BY abs(gap_pct) DESC LIMIT 10",
+    ),
     "data_quality": (None, "SELECT source, is_stale FROM reporting.data_quality"),
     "diaspora_engagement": (
         "country_code = 'TJK'",

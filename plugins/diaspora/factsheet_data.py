@@ -88,14 +88,16 @@ def _latest(rows: list[dict], key: str) -> dict:
 # The five corridors that send the most under the stock-only method, in the latest year with
 # estimates, with what the other methods estimate for the same corridors.
 _REMITTANCE_SOURCES = (
-    "SELECT c.origin_code AS country_code, c.year, c.method, c.destination_code AS code,"
+    "WITH latest AS (SELECT origin_code, max(year) AS year FROM reporting.remittance_corridors"
+    "  WHERE origin_code IN :codes GROUP BY origin_code),"
+    " top AS (SELECT c.origin_code, c.year, c.destination_code, c.corridor_rank"
+    "  FROM reporting.remittance_corridors AS c JOIN latest AS l ON l.origin_code = c.origin_code"
+    "  AND l.year = c.year WHERE c.method = 'stock_shares' AND c.corridor_rank <= 5)"
+    " SELECT c.origin_code AS country_code, c.year, c.method, c.destination_code AS code,"
     " c.destination_name AS name, c.estimated_usd AS usd, c.share_of_inflow_pct AS pct,"
     " t.corridor_rank, c.origin_inflow_usd, c.stock_basis, c.inflow_release, c.stock_release"
-    " FROM reporting.remittance_corridors AS c"
-    " JOIN reporting.remittance_corridors AS t ON t.origin_code = c.origin_code AND t.year = c.year"
-    "  AND t.destination_code = c.destination_code AND t.method = 'stock_shares' AND t.corridor_rank <= 5"
-    " WHERE c.origin_code IN :codes AND c.year = ("
-    "  SELECT max(l.year) FROM reporting.remittance_corridors AS l WHERE l.origin_code = c.origin_code)"
+    " FROM reporting.remittance_corridors AS c JOIN top AS t ON t.origin_code = c.origin_code"
+    "  AND t.year = c.year AND t.destination_code = c.destination_code"
     " ORDER BY t.corridor_rank, c.destination_name"
 )
 ESTIMATE_METHODS = ("stock_shares", "host_income", "host_and_origin_income")
