@@ -12,6 +12,8 @@
 -- migrant-weighted mean income of the origin's other hosts (so it keeps its stock share) and is
 -- flagged income_imputed. Per origin, year and method the estimates add up to the inflow
 -- (sql/mart/checks/06_remittance_corridors.sql refuses the refresh otherwise).
+-- One row per corridor and year, a column per method (a third of the rows to write and index
+-- on PostgreSQL); reporting.remittance_corridors shows a row per method.
 WITH reference_years AS (
     SELECT DISTINCT year FROM mart.current_migrant_stock WHERE sex = 'both'
 ),
@@ -118,20 +120,11 @@ weight_totals AS (
 estimated AS (
     SELECT
         w.*,
-        m.method,
-        w.inflow_usd * CASE m.method
-            WHEN 'stock_shares' THEN w.migrants / w.origin_migrants
-            WHEN 'host_income' THEN w.host_income_weight / t.host_income_total
-            ELSE w.higher_income_weight / t.higher_income_total
-        END AS estimated_usd,
-        CASE m.method
-            WHEN 'stock_shares' THEN FALSE
-            WHEN 'host_income' THEN w.host_income IS NULL
-            ELSE w.higher_income IS NULL
-        END AS income_imputed
+        w.inflow_usd * w.migrants / w.origin_migrants AS stock_shares_usd,
+        w.inflow_usd * w.host_income_weight / t.host_income_total AS host_income_usd,
+        w.inflow_usd * w.higher_income_weight / t.higher_income_total AS host_and_origin_income_usd
     FROM weighted AS w
     JOIN weight_totals AS t ON t.origin_code = w.origin_code AND t.year = w.year
-    CROSS JOIN (VALUES ('stock_shares'), ('host_income'), ('host_and_origin_income')) AS m (method)
 )
 SELECT
     e.origin_code,
@@ -140,20 +133,22 @@ SELECT
     d.name AS destination_name,
     e.destination_area_type,
     e.year,
-    e.method,
-    e.estimated_usd,
-    100 * e.estimated_usd / NULLIF(e.inflow_usd, 0) AS share_of_inflow_pct,
-    rank() OVER (PARTITION BY e.origin_code, e.year, e.method ORDER BY e.estimated_usd DESC) AS corridor_rank,
+    e.stock_shares_usd,
+    e.host_income_usd,
+    e.host_and_origin_income_usd,
+    rank() OVER (PARTITION BY e.origin_code, e.year ORDER BY e.stock_shares_usd DESC) AS stock_shares_rank,
+    rank() OVER (PARTITION BY e.origin_code, e.year ORDER BY e.host_income_usd DESC) AS host_income_rank,
+    rank() OVER (PARTITION BY e.origin_code, e.year ORDER BY e.host_and_origin_income_usd DESC)
+        AS host_and_origin_income_rank,
     e.inflow_usd AS origin_inflow_usd,
     e.migrants,
     e.stock_basis,
     e.host_income AS host_income_per_head_usd,
     e.origin_income AS origin_income_per_head_usd,
-    e.income_imputed,
-    'model estimate' AS value_kind,
+    e.host_income IS NULL AS income_imputed,
     ri.release_label AS inflow_release,
     rs.release_label AS stock_release,
-    CASE WHEN e.method <> 'stock_shares' THEN rc.release_label END AS income_release
+    rc.release_label AS income_release
 FROM estimated AS e
 JOIN dw.dim_country AS o ON o.country_code = e.origin_code
 JOIN dw.dim_country AS d ON d.country_code = e.destination_code

@@ -6,10 +6,33 @@
 -- year and method; per origin, year and method they add up to the observed inflow.
 CREATE OR REPLACE VIEW reporting.remittance_corridors AS
 SELECT
-    origin_code, origin_name, destination_code, destination_name, destination_area_type, year, method,
-    estimated_usd, share_of_inflow_pct, corridor_rank, origin_inflow_usd, migrants, stock_basis,
-    host_income_per_head_usd, origin_income_per_head_usd, income_imputed, value_kind, inflow_release,
-    stock_release, income_release
+    origin_code, origin_name, destination_code, destination_name, destination_area_type, year,
+    'stock_shares' AS method, stock_shares_usd AS estimated_usd,
+    100 * stock_shares_usd / NULLIF(origin_inflow_usd, 0) AS share_of_inflow_pct,
+    stock_shares_rank AS corridor_rank,
+    origin_inflow_usd, migrants, stock_basis, host_income_per_head_usd, origin_income_per_head_usd,
+    FALSE AS income_imputed, 'model estimate' AS value_kind, inflow_release, stock_release,
+    CAST(NULL AS TEXT) AS income_release
+FROM mart.remittance_corridors
+UNION ALL
+SELECT
+    origin_code, origin_name, destination_code, destination_name, destination_area_type, year,
+    'host_income' AS method, host_income_usd AS estimated_usd,
+    100 * host_income_usd / NULLIF(origin_inflow_usd, 0) AS share_of_inflow_pct,
+    host_income_rank AS corridor_rank,
+    origin_inflow_usd, migrants, stock_basis, host_income_per_head_usd, origin_income_per_head_usd,
+    income_imputed, 'model estimate' AS value_kind, inflow_release, stock_release,
+    income_release
+FROM mart.remittance_corridors
+UNION ALL
+SELECT
+    origin_code, origin_name, destination_code, destination_name, destination_area_type, year,
+    'host_and_origin_income' AS method, host_and_origin_income_usd AS estimated_usd,
+    100 * host_and_origin_income_usd / NULLIF(origin_inflow_usd, 0) AS share_of_inflow_pct,
+    host_and_origin_income_rank AS corridor_rank,
+    origin_inflow_usd, migrants, stock_basis, host_income_per_head_usd, origin_income_per_head_usd,
+    income_imputed, 'model estimate' AS value_kind, inflow_release, stock_release,
+    income_release
 FROM mart.remittance_corridors;
 
 -- Per host country, year and method: the outflow the estimates imply against the outflow the

@@ -163,8 +163,8 @@ def test_estimates_that_do_not_add_up_to_the_inflow_are_refused(corridors):
     with get_engine(corridors).begin() as conn:
         mart.check_table(conn, "mart.remittance_corridors")  # as refreshed: it holds
         conn.exec_driver_sql(
-            "UPDATE mart.remittance_corridors SET estimated_usd = estimated_usd + 1"
-            " WHERE year = 2017 AND method = 'host_income' AND destination_code = 'AFG'"
+            "UPDATE mart.remittance_corridors SET host_income_usd = host_income_usd + 1"
+            " WHERE year = 2017 AND destination_code = 'AFG'"
         )
         with pytest.raises(ReportingCheckFailed, match=r"origin_code=TJK, year=2017, method=host_income"):
             mart.check_table(conn, "mart.remittance_corridors")

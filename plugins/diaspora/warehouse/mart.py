@@ -115,12 +115,27 @@ def _reads_pinned(table: str, pinned: dict[str, int]) -> bool:
 
 def as_of_relations(pinned: dict[str, int]) -> dict[str, str]:
     """For each aggregated ``reporting`` view that pinned releases change, the relation to read
-    instead (its mart table computed from those releases); the other views stay as they are."""
-    return {
-        f"reporting.{table.removeprefix('mart.')}": as_of_definition(table, pinned)
-        for table in mart_tables()
-        if _reads_pinned(table, pinned)
-    }
+    instead: the view's own ``SELECT`` over its mart table computed from those releases (a view
+    may reshape its table: remittance_corridors shows a row per method of a row per corridor);
+    the other views stay as they are."""
+    relations = {}
+    for table in mart_tables():
+        if _reads_pinned(table, pinned):
+            view = f"reporting.{table.removeprefix('mart.')}"
+            relations[view] = replace_relation(view_definition(view), table, as_of_definition(table, pinned))
+    return relations
+
+
+def view_definition(view: str) -> str:
+    """The ``SELECT`` of ``reporting`` view ``view`` as ``sql/views`` creates it."""
+    from diaspora.warehouse.schema import split_statements
+
+    head = re.compile(rf"^CREATE OR REPLACE VIEW {re.escape(view)} AS\s+", re.IGNORECASE)
+    for path in sorted((SQL_DIR / "views").glob("*.sql")):
+        for statement in split_statements(path.read_text()):
+            if head.match(statement):
+                return head.sub("", statement)
+    raise LookupError(f"no sql/views file creates {view}")
 
 
 def refresh_after_load(conn: sa.Connection, fact_table: str, release_id: int) -> list[Refreshed]:
