@@ -168,3 +168,19 @@ def test_estimates_that_do_not_add_up_to_the_inflow_are_refused(corridors):
         )
         with pytest.raises(ReportingCheckFailed, match=r"origin_code=TJK, year=2017, method=host_income"):
             mart.check_table(conn, "mart.remittance_corridors")
+
+
+def test_pinned_to_the_releases_they_came_from_the_estimates_equal_the_views(corridors):
+    """A factsheet pinned to releases reads the corridor views computed from those releases' rows;
+    pinned to the current ones, that is exactly what the views show."""
+    from diaspora.warehouse.mart import as_of_relations
+
+    relations = as_of_relations({"dw.fact_indicator_value": WB, "dw.fact_migrant_stock": IMS})
+    with get_engine(corridors).connect() as conn:
+        for view in ("reporting.remittance_corridors", "reporting.remittance_corridor_gaps"):
+            listed = ", ".join(conn.execute(sa.text(f"SELECT * FROM {view} LIMIT 0")).keys())
+            now = conn.execute(sa.text(f"SELECT {listed} FROM {view} ORDER BY {listed}")).all()
+            pinned = conn.execute(
+                sa.text(f"SELECT {listed} FROM ({relations[view]}) AS v ORDER BY {listed}")
+            ).all()
+            assert now and now == pinned, view
