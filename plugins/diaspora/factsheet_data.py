@@ -100,7 +100,6 @@ _REMITTANCE_SOURCES = (
     "  AND t.year = c.year AND t.destination_code = c.destination_code"
     " ORDER BY t.corridor_rank, c.destination_name"
 )
-ESTIMATE_METHODS = ("stock_shares", "host_income", "host_and_origin_income")
 
 
 def remittance_sources(rows: list[dict]) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -75,7 +76,12 @@ def definition(table: str) -> str:
     paths = [p for p in sorted(MART_SQL_DIR.glob("*.sql")) if p.stem.split("_", 1)[1] == name]
     if len(paths) != 1:
         raise LookupError(f"no single sql/mart/NN_{name}.sql defines {table}")
-    return "\n".join(line for line in paths[0].read_text().splitlines() if not line.startswith("--"))
+    return _without_comment_lines(paths[0])
+
+
+def _without_comment_lines(path: Path) -> str:
+    """The query in ``path`` without its ``--`` comment lines (the file is one statement)."""
+    return "\n".join(line for line in path.read_text().splitlines() if not line.startswith("--"))
 
 
 def mart_tables() -> list[str]:
@@ -247,8 +253,7 @@ def check_table(conn: sa.Connection, table: str) -> None:
     """Run the invariant check of mart ``table``, if it has one; raise on any row that breaks it."""
     name = table.removeprefix("mart.")
     for path in sorted(MART_CHECKS_DIR.glob(f"*_{name}.sql")):
-        check = "\n".join(line for line in path.read_text().splitlines() if not line.startswith("--"))
-        broken = [dict(row._mapping) for row in conn.exec_driver_sql(check)]
+        broken = [dict(row._mapping) for row in conn.exec_driver_sql(_without_comment_lines(path))]
         if broken:
             raise ReportingCheckFailed(table, f"sql/mart/checks/{path.name}", broken)
 
