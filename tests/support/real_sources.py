@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from tests.support import ROOT
-from tests.support.ims_workbook import Row, write_workbook
+from tests.support.ims_workbook import IMS_2024, Edition, Row, write_workbook
 
 FILES = ("wdi_series.csv.gz", "undesa_ims_2024_stock.csv.gz", "unhcr_population.csv.gz", "countries.csv.gz")
 
@@ -412,12 +412,35 @@ def _date_range(value: str) -> tuple[int, int]:
     return first, int(match.group(2) or first)
 
 
-# === UN DESA International Migrant Stock 2024, Table 1 =======================================
+# === UN DESA International Migrant Stock, Table 1 (the 2020 and 2024 editions) ================
 
 IMS_FILE_NAME = "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
-IMS_YEARS = (1990, 1995, 2000, 2005, 2010, 2015, 2020, 2024)
+IMS_2020_FILE = "undesa_ims_2020_stock.csv.gz"  # the earlier real edition (not needed by FILES' users)
 IMS_SEXES = ("both", "male", "female")  # the workbook's order of the three year blocks
-IMS_COLUMNS = [(sex, year) for sex in IMS_SEXES for year in IMS_YEARS]
+
+
+def ims_columns(edition: Edition) -> list[tuple[str, int]]:
+    return [(sex, year) for sex in IMS_SEXES for year in edition.years]
+
+
+def load_ims_2020(directory: Path = REAL_DATA_DIR) -> pd.DataFrame:
+    """The REAL IMS 2020 edition (``undesa_ims_2020_stock.csv.gz``), the same columns as 2024's."""
+    path = directory / IMS_2020_FILE
+    if not path.is_file():
+        import pytest
+
+        message = f"the real IMS 2020 edition {path} is absent; set DIASPORA_REAL_DATA_DIR"
+        if os.environ.get("DIASPORA_REQUIRE_REAL_DATA") == "1":
+            pytest.fail(f"DIASPORA_REQUIRE_REAL_DATA=1 but {message}")
+        pytest.skip(message)
+    return _read_ims_2020(path)
+
+
+@functools.lru_cache(maxsize=1)
+def _read_ims_2020(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=False)
+
+
 WORLD = (900, "World")
 OTHER_ISO3, OTHER = "OOO", (2003, "Other")  # UN DESA's residual origin
 IMS_REGIONS = [  # (code, name, countries.csv column, its value)
@@ -461,15 +484,17 @@ class ImsWorkbookInfo:
         return self.workbook_rows - self.country_pair_rows - self.aggregate_rows
 
 
-def _ims_wide(ims: pd.DataFrame) -> pd.DataFrame:
-    """One row per (destination, origin), 24 columns in workbook order; NaN where a year is missing."""
+def _ims_wide(ims: pd.DataFrame, edition: Edition) -> pd.DataFrame:
+    """One row per (destination, origin), 3 × years columns in workbook order; NaN where a year is
+    missing."""
     wide = ims.set_index(["destination_iso3", "origin_iso3", "sex", "year"])["n"].unstack(["sex", "year"])
     by_sex = {
-        sex: wide.reindex(columns=[(sex, y) for y in IMS_YEARS]).to_numpy(float) for sex in ("female", "male")
+        sex: wide.reindex(columns=[(sex, y) for y in edition.years]).to_numpy(float)
+        for sex in ("female", "male")
     }
     both = by_sex["female"] + by_sex["male"]  # DERIVED; NaN (→ "..") if either sex is missing
     values = np.hstack([both, by_sex["male"], by_sex["female"]])
-    return pd.DataFrame(values, index=wide.index, columns=pd.MultiIndex.from_tuples(IMS_COLUMNS))
+    return pd.DataFrame(values, index=wide.index, columns=pd.MultiIndex.from_tuples(ims_columns(edition)))
 
 
 def _data_types(ims: pd.DataFrame) -> dict[str, str]:
@@ -480,11 +505,9 @@ def _data_types(ims: pd.DataFrame) -> dict[str, str]:
     }
 
 
-def _cells(values: np.ndarray) -> dict[tuple[str, int], float | str | None]:
+def _cells(values: np.ndarray, columns: list[tuple[str, int]]) -> dict[tuple[str, int], float | str | None]:
     """Workbook cells: whole numbers, ".." where a figure is missing (as UN DESA writes it)."""
-    return {
-        key: ".." if math.isnan(v) else int(v) for key, v in zip(IMS_COLUMNS, values.tolist(), strict=True)
-    }
+    return {key: ".." if math.isnan(v) else int(v) for key, v in zip(columns, values.tolist(), strict=True)}
 
 
 def _block(
@@ -494,12 +517,13 @@ def _block(
     data_type: str | None,
 ) -> list[Row]:
     """A destination block: the total row (origin World), then origins by name, "Other" last."""
+    columns = list(by_origin.columns)
     total = by_origin.sum(min_count=1).to_numpy(float)
     origins = sorted(by_origin.index, key=lambda iso3: (iso3 == OTHER_ISO3, locate(iso3)[1], iso3))
     matrix = by_origin.loc[origins].to_numpy(float)
-    rows = [Row(destination, WORLD, _cells(total), data_type=data_type)]
+    rows = [Row(destination, WORLD, _cells(total, columns), data_type=data_type)]
     rows += [
-        Row(destination, locate(o), _cells(v), data_type=data_type)
+        Row(destination, locate(o), _cells(v, columns), data_type=data_type)
         for o, v in zip(origins, matrix, strict=True)
     ]
     return rows
@@ -523,12 +547,14 @@ def _aggregate_blocks(wide: pd.DataFrame, countries: pd.DataFrame, locate: Calla
     return rows
 
 
-def _ims_blocks(data: RealData) -> tuple[list[Row], list[Row]]:
+def _ims_blocks(
+    ims: pd.DataFrame, countries: pd.DataFrame, edition: Edition = IMS_2024
+) -> tuple[list[Row], list[Row]]:
     """(aggregate rows, country rows) in workbook order."""
-    m49 = _m49_locations(data.countries)
-    wide = _ims_wide(data.ims)
-    aggregates = _aggregate_blocks(wide, data.countries, m49.__getitem__)
-    types = _data_types(data.ims)
+    m49 = _m49_locations(countries)
+    wide = _ims_wide(ims, edition)
+    aggregates = _aggregate_blocks(wide, countries, m49.__getitem__)
+    types = _data_types(ims)
     country_rows: list[Row] = []
     for iso3 in sorted(wide.index.get_level_values(0).unique(), key=lambda d: (m49[d][1], d)):
         country_rows += _block(m49[iso3], wide.loc[iso3], m49.__getitem__, types[iso3])
@@ -537,7 +563,8 @@ def _ims_blocks(data: RealData) -> tuple[list[Row], list[Row]]:
 
 def build_ims_rows(data: RealData | None = None) -> list[Row]:
     """Every data row of Table 1: aggregate destination blocks, then countries by name."""
-    aggregates, countries = _ims_blocks(data or load_real())
+    data = data or load_real()
+    aggregates, countries = _ims_blocks(data.ims, data.countries)
     return aggregates + countries
 
 
@@ -555,13 +582,17 @@ def _make_reproducible(path: Path) -> None:
             target.writestr(pinned, content)
 
 
-def write_ims_workbook(path: Path, data: RealData | None = None) -> ImsWorkbookInfo:
-    """Write Table 1 from the real stock figures; the same data always gives the same bytes."""
+def write_ims_workbook(
+    path: Path, data: RealData | None = None, edition: Edition = IMS_2024, ims: pd.DataFrame | None = None
+) -> ImsWorkbookInfo:
+    """Write Table 1 of ``edition`` in its own layout from the real stock figures ``ims`` (default:
+    the 2024 edition's); the same data always gives the same bytes."""
     data = data or load_real()
-    aggregates, countries = _ims_blocks(data)
-    write_workbook(path, aggregates + countries)
+    ims = data.ims if ims is None else ims
+    aggregates, countries = _ims_blocks(ims, data.countries, edition)
+    write_workbook(path, aggregates + countries, edition=edition)
     _make_reproducible(path)
-    pairs = data.ims[["destination_iso3", "origin_iso3"]].drop_duplicates()
+    pairs = ims[["destination_iso3", "origin_iso3"]].drop_duplicates()
     return ImsWorkbookInfo(path, len(aggregates) + len(countries), len(pairs), len(aggregates))
 
 
@@ -661,7 +692,10 @@ class RealSourcesServer:
     """
 
     def __init__(self, workdir: Path, data: RealData | None = None, *, with_workbook: bool = True) -> None:
+        """The 2024 workbook is written at once unless ``with_workbook`` is False (then the server
+        answers 404 for it until :meth:`publish_ims`)."""
         data = data or load_real()
+        self._data, self._workdir = data, Path(workdir)
         self.worldbank = WorldBankApi(data)
         self.unhcr = UnhcrApi(data)
         self.ims_info = write_ims_workbook(Path(workdir) / IMS_FILE_NAME, data) if with_workbook else None
@@ -670,6 +704,15 @@ class RealSourcesServer:
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def publish_ims(self, edition: Edition, ims: pd.DataFrame) -> ImsWorkbookInfo:
+        """Serve Table 1 of ``edition`` (in its own layout, from the real figures ``ims``) at the
+        same URL: the next edition replaces the file, as UN DESA's download page does."""
+        path = self._workdir / f"ims_{edition.year}" / IMS_FILE_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        info = write_ims_workbook(path, self._data, edition, ims)
+        self.ims_info, self._workbook = info, path.read_bytes()
+        return info
 
     def publish_unhcr(self, table: pd.DataFrame) -> None:
         """Serve ``table`` (the real population table's columns) as UNHCR's next release."""

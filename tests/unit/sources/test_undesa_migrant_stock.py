@@ -9,8 +9,19 @@ from diaspora import pipeline
 from diaspora.errors import ParseError
 from diaspora.landing import Manifest
 from diaspora.sources.base import ParsedDataset
-from diaspora.sources.undesa_migrant_stock.parse import ID_COLUMNS, SEXES, YEARS
-from tests.support.ims_workbook import Row, write_workbook
+from diaspora.sources.undesa_migrant_stock.layout import SEXES
+from tests.support.ims_workbook import (
+    IMS_2020,
+    IMS_2020_YEARS,
+    IMS_2024,
+    IMS_2024_YEARS,
+    YEARS,
+    Edition,
+    Row,
+    band_row,
+    title_rows,
+    write_workbook,
+)
 
 RUS, TJK, UZB, OTHER, WORLD = (
     (643, "Russian Federation"),
@@ -60,7 +71,7 @@ def land(tmp_path, make_settings, rows, **kwargs) -> tuple:
     return settings, pipeline.extract("undesa_migrant_stock", settings)
 
 
-def parsed_facts(settings, landing_dir) -> pd.DataFrame:
+def parsed_facts(settings, landing_dir) -> dict[str, pd.DataFrame]:
     pipeline.parse(landing_dir, settings)
     manifest = Manifest.read(landing_dir)
     return ParsedDataset.read(settings.parsed_dir / manifest.source / manifest.landing_id).frames
@@ -99,7 +110,7 @@ def test_parse_real_layout(tmp_path, make_settings, engine):
 
 
 def test_renamed_column_fails_with_its_name(tmp_path, make_settings):
-    header = [*ID_COLUMNS, *[y for _ in SEXES for y in YEARS]]
+    header = IMS_2024.header
     header[4] = "Destination code"
     settings, landing_dir = land(tmp_path, make_settings, sample_rows(), header=header)
     with pytest.raises(
@@ -109,7 +120,7 @@ def test_renamed_column_fails_with_its_name(tmp_path, make_settings):
 
 
 def test_missing_year_column_fails_with_its_position(tmp_path, make_settings):
-    header = [*ID_COLUMNS, *[y for _ in SEXES for y in YEARS]]
+    header = IMS_2024.header
     header[7 + 8 + 3] = 2006
     settings, landing_dir = land(tmp_path, make_settings, sample_rows(), header=header)
     with pytest.raises(ParseError, match=r"should be year 2005 \(male\) but is '2006'"):
@@ -121,7 +132,7 @@ def test_text_in_a_count_cell_names_the_row_and_column(tmp_path, make_settings):
     rows[1].values[("male", 2010)] = "n/a"
     settings, landing_dir = land(tmp_path, make_settings, rows)
     with pytest.raises(
-        ParseError, match=r"column '2010 \(male\)' has values that are not numbers at Excel rows \[14\]"
+        ParseError, match=r"column '2010 \(male\)' has values that are not numbers at Excel rows \[13\]"
     ):
         parsed_facts(settings, landing_dir)
 
@@ -144,3 +155,120 @@ def test_a_web_page_instead_of_the_workbook_is_refused(tmp_path, make_settings):
 
     with pytest.raises(SourceError, match="expected an .xlsx workbook.*User-Agent"):
         pipeline.extract("undesa_migrant_stock", settings)
+
+
+# --- editions: what the workbook says about itself --------------------------------------------
+
+
+def rows_with_totals(years: tuple[int, ...]) -> list[Row]:
+    """SYNTHETIC: one destination whose total row is the sum of its two origins, every year."""
+    tjk_f = {y: 100.0 + i for i, y in enumerate(years)}
+    tjk_m = {y: 200.0 + i for i, y in enumerate(years)}
+    uzb_f = {y: 10.0 for y in years}
+    uzb_m = {y: 20.0 for y in years}
+    total_f = {y: tjk_f[y] + uzb_f[y] for y in years}
+    total_m = {y: tjk_m[y] + uzb_m[y] for y in years}
+    return [
+        Row.by_sex(RUS, WORLD, total_f, total_m, years=years, data_type="B R", notes="3"),
+        Row.by_sex(RUS, TJK, tjk_f, tjk_m, years=years, data_type="B R", notes="3"),
+        Row.by_sex(RUS, UZB, uzb_f, uzb_m, years=years, data_type="B R", notes="3"),
+    ]
+
+
+def land_edition(tmp_path, make_settings, edition: Edition, rows, name="migrant_stock.xlsx", **kwargs):
+    path = write_workbook(tmp_path / name, rows, edition=edition, **kwargs)
+    settings = make_settings(undesa_ims_url=f"file://{path}")
+    return settings, pipeline.extract("undesa_migrant_stock", settings)
+
+
+def test_the_2020_edition_parses_in_its_own_layout(tmp_path, make_settings):
+    settings, landing_dir = land_edition(tmp_path, make_settings, IMS_2020, rows_with_totals(IMS_2020_YEARS))
+    pipeline.parse(landing_dir, settings)
+    parsed = ParsedDataset.read(
+        settings.parsed_dir / "undesa_migrant_stock" / Manifest.read(landing_dir).landing_id
+    )
+    facts = parsed.frames["dw.fact_migrant_stock"]
+
+    assert Manifest.read(landing_dir).release_label == "IMS 2020"  # from the title, not the file name
+    assert sorted(set(facts["year"])) == list(IMS_2020_YEARS) and len(facts) == 3 * 3 * 7
+    assert set(facts["data_type"]) == {"B R"}  # 'Type of data of destination'
+    assert facts["coverage"].isna().all()  # the 2020 layout has no coverage column
+    tjk = facts[(facts.origin_code == "TJK") & (facts.year == 2020)]
+    assert dict(zip(tjk.sex, tjk.migrants, strict=True)) == {"female": 106.0, "male": 206.0, "both": 312.0}
+    assert parsed.release.label == "IMS 2020"
+    assert parsed.release.licence == "CC BY 3.0 IGO"
+    assert parsed.release.citation.endswith("(2020). International Migrant Stock 2020.")
+    assert parsed.release.details == {
+        "edition": 2020,
+        "reference_years": list(IMS_2020_YEARS),
+        "layout": "IMS 2020",
+    }
+
+
+def test_an_edition_that_only_adds_a_reference_year_parses_without_a_code_change(tmp_path, make_settings):
+    years = (*IMS_2024_YEARS, 2028)
+    edition = Edition(2028, years, IMS_2024.layout)
+    settings, landing_dir = land_edition(tmp_path, make_settings, edition, rows_with_totals(years))
+    frames = parsed_facts(settings, landing_dir)
+    facts = frames["dw.fact_migrant_stock"]
+
+    assert Manifest.read(landing_dir).release_label == "IMS 2028"
+    assert sorted(set(facts["year"])) == list(years) and len(facts) == 3 * 3 * 9
+    release_date = pipeline.get_source("undesa_migrant_stock").release_date("IMS 2028")
+    assert release_date.year == 2028
+
+
+def refused(tmp_path, make_settings, **kwargs) -> str:
+    settings, landing_dir = land_edition(
+        tmp_path, make_settings, IMS_2024, rows_with_totals(IMS_2024_YEARS), **kwargs
+    )
+    with pytest.raises(ParseError) as error:
+        pipeline.parse(landing_dir, settings)
+    assert "not in a readable layout" in str(error.value) or "title" in str(error.value)
+    return str(error.value)
+
+
+def test_a_missing_column_is_named(tmp_path, make_settings):
+    header = IMS_2024.header
+    del header[2]  # Coverage
+    message = refused(tmp_path, make_settings, header=header, bands=band_row(IMS_2024)[1:])
+    assert message.endswith(
+        "is not in a readable layout: column 'Coverage' (column 3 of the IMS 2024 layout) is missing"
+    )
+
+
+def test_moved_columns_are_named(tmp_path, make_settings):
+    header = IMS_2024.header
+    header[2], header[3] = header[3], header[2]  # Data type before Coverage
+    message = refused(tmp_path, make_settings, header=header)
+    assert "column 'Data type' is column 3; in the IMS 2024 layout it is column 4" in message
+    assert "column 'Coverage' is column 4; in the IMS 2024 layout it is column 3" in message
+
+
+def test_a_year_block_out_of_order_is_named(tmp_path, make_settings):
+    header = IMS_2024.header
+    header[7 + 1], header[7 + 2] = header[7 + 2], header[7 + 1]  # both sexes: 1990, 2000, 1995, …
+    message = refused(tmp_path, make_settings, header=header)
+    assert "column 10: year 1995 (both) is out of order after 2000" in message
+
+
+def test_a_missing_sex_band_is_named(tmp_path, make_settings):
+    message = refused(tmp_path, make_settings, bands=band_row(IMS_2024, sexes=("both", "male")))
+    assert "no sex band labelled 'Females' above the year columns" in message
+    assert "bands found: Both sexes at column 8, Males at column 16" in message
+
+
+def test_a_workbook_without_an_edition_in_its_title_is_refused_but_landed(tmp_path, make_settings):
+    titles = [row for row in title_rows(IMS_2024) if not any("International Migrant Stock" in c for c in row)]
+    settings, landing_dir = land_edition(
+        tmp_path, make_settings, IMS_2024, rows_with_totals(IMS_2024_YEARS), titles=titles
+    )
+    assert Manifest.read(landing_dir).release_label is None  # landed: a re-parse needs no download
+    with pytest.raises(ParseError, match="must name one edition.*editions named: none"):
+        pipeline.parse(landing_dir, settings)
+
+
+def test_a_title_that_disagrees_with_the_last_reference_year_is_refused(tmp_path, make_settings):
+    titles = title_rows(Edition(2028, IMS_2024_YEARS, IMS_2024.layout))
+    message = refused(tmp_path, make_settings, titles=titles)
+    assert "the title names International Migrant Stock 2028 but the last reference year" in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 from pathlib import Path
@@ -9,10 +10,12 @@ from urllib.parse import urlsplit
 
 import requests
 
-from diaspora.errors import SourceError
+from diaspora.errors import ParseError, SourceError
 from diaspora.http_client import fetch
 from diaspora.landing import Landing
 from diaspora.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def _file_name(url: str) -> str:
@@ -30,8 +33,19 @@ def extract(settings: Settings, session: requests.Session, landing: Landing) -> 
         )
     name = _file_name(settings.undesa_ims_url)
     landing.store(name, fetched.url, fetched.content, fetched.fetched_at)
-    edition = re.search(r"(19|20)\d{2}", name)
-    return f"IMS {edition.group(0)}" if edition else name
+    return _edition_label(landing.directory / name, settings)
+
+
+def _edition_label(path: Path, settings: Settings) -> str | None:
+    """The edition the title rows name ('IMS 2024'), or None when they name none: the landing is
+    kept either way, and the parse step refuses the workbook with the reason."""
+    from diaspora.sources.undesa_migrant_stock.parse import edition_of
+
+    try:
+        return edition_of(path, settings.excel_engine).label
+    except ParseError as exc:
+        log.warning("%s: no edition read from the title rows (%s); the parse step will say why", path, exc)
+        return None
 
 
 def release_url(settings: Settings) -> str:

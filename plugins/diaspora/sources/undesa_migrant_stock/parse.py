@@ -1,12 +1,14 @@
-"""Parse the UN DESA workbook: find the header row of sheet ``Table 1`` by its content, check every
-expected column (a renamed or missing one is named), turn ``..`` and empty cells into NULL, strip
-footnote markers, drop the workbook's exact duplicate rows, resolve UN M49 codes (an unknown one
-loads as ``M49:<code>``, kind unmapped), and melt the 24 year × sex columns into
-``fact_migrant_stock`` rows, with the consistency checks as helper columns the suite checks."""
+"""Parse the UN DESA workbook: read its edition from the title rows and its layout, reference
+years and sex bands from the header (``layout.py``: a changed layout is refused with every
+difference named), turn ``..`` and empty cells into NULL, strip footnote markers, drop the
+workbook's exact duplicate rows, resolve UN M49 codes (an unknown one loads as ``M49:<code>``,
+kind unmapped), and melt the year × sex columns into ``fact_migrant_stock`` rows, with the
+consistency checks as helper columns the suite checks. The release label, citation and licence
+come from the workbook (``IMS 2020``, ``IMS 2024``)."""
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,62 +18,26 @@ from diaspora.countries import resolve_m49, un_area_code
 from diaspora.errors import ParseError
 from diaspora.landing import Manifest
 from diaspora.settings import Settings
-from diaspora.sources.base import ParsedDataset
+from diaspora.sources.base import ParsedDataset, ReleaseAbout
+from diaspora.sources.undesa_migrant_stock import SOURCE
+from diaspora.sources.undesa_migrant_stock.layout import (
+    SEXES,
+    SHEET,
+    Edition,
+    Header,
+    find_header,
+    normalise,
+    read_edition,
+    read_header,
+)
 
-SHEET = "Table 1"
-ID_COLUMNS = [
-    "Index",
-    "Region, development group, country or area of destination",
-    "Coverage",
-    "Data type",
-    "Location code of destination",
-    "Region, development group, country or area of origin",
-    "Location code of origin",
-]
-YEARS = [1990, 1995, 2000, 2005, 2010, 2015, 2020, 2024]
-SEXES = ["both", "male", "female"]  # the workbook's order of the three year blocks
-WORLD = 900
 NOT_AVAILABLE = {"..", "", "-", "…"}
-VALUE_COLUMNS = [f"{sex}_{year}" for sex in SEXES for year in YEARS]
+WORLD = 900
+TITLE_ROWS_READ = 40  # the edition is named above the header; the extract reads no further
 
 
-def _normalise(cell: object) -> str:
-    return re.sub(r"\s+", " ", str(cell)).strip() if cell is not None and not pd.isna(cell) else ""
-
-
-def _year(cell: object) -> int | None:
-    try:
-        return int(float(str(cell).strip()))
-    except ValueError:
-        return None
-
-
-def find_header(sheet: pd.DataFrame, where: str) -> int:
-    """Index of the row whose first cell is 'Index' and that names the origin code column."""
-    for position, row in enumerate(sheet.itertuples(index=False)):
-        cells = [_normalise(c) for c in row]
-        if cells and cells[0] == "Index" and any("Location code" in c for c in cells):
-            return position
-    raise ParseError(f"{where}: no header row (a row starting with 'Index') in sheet '{SHEET}'")
-
-
-def check_header(cells: list[str], where: str) -> None:
-    """Schema drift: every expected column, in place, or an error that names it."""
-    problems = []
-    for position, expected in enumerate(ID_COLUMNS):
-        found = cells[position] if position < len(cells) else "(no column)"
-        if found != expected:
-            problems.append(f"column {position + 1} should be '{expected}' but is '{found}'")
-    for block, sex in enumerate(SEXES):
-        for offset, expected_year in enumerate(YEARS):
-            position = len(ID_COLUMNS) + block * len(YEARS) + offset
-            found = cells[position] if position < len(cells) else "(no column)"
-            if _year(found) != expected_year:
-                problems.append(
-                    f"column {position + 1} should be year {expected_year} ({sex}) but is '{found}'"
-                )
-    if problems:
-        raise ParseError(f"{where}: the sheet '{SHEET}' changed shape: " + "; ".join(problems))
+def value_column(sex: str, year: int) -> str:
+    return f"{sex}_{year}"
 
 
 def _numbers(column: pd.Series, header: str, first_row: int, where: str) -> pd.Series:
@@ -89,43 +55,92 @@ def _numbers(column: pd.Series, header: str, first_row: int, where: str) -> pd.S
     return values.astype("float64")
 
 
-def read_table(path: Path, engine: str = "calamine") -> pd.DataFrame:
-    """The data rows of ``Table 1`` as a wide frame with normalised column names."""
-    where = str(path)
+def _read_sheet(path: Path, engine: str, rows: int | None = None) -> pd.DataFrame:
     try:
         # keep_default_na=False: only the workbook's own markers mean "not available", not "n/a" etc.
-        sheet = pd.read_excel(
-            path, sheet_name=SHEET, header=None, engine=engine, dtype=object, keep_default_na=False
+        return pd.read_excel(
+            path,
+            sheet_name=SHEET,
+            header=None,
+            engine=engine,
+            dtype=object,
+            keep_default_na=False,
+            nrows=rows,
         )
     except ValueError as exc:
-        raise ParseError(f"{where}: cannot read sheet '{SHEET}': {exc}") from exc
-    header = find_header(sheet, where)
-    cells = [_normalise(c) for c in sheet.iloc[header]]
-    check_header(cells, where)
-    data = sheet.iloc[header + 1 :, : len(ID_COLUMNS) + len(VALUE_COLUMNS)].copy()
-    data.columns = ID_COLUMNS + VALUE_COLUMNS
+        raise ParseError(f"{path}: cannot read sheet '{SHEET}': {exc}") from exc
+
+
+def edition_of(path: Path, engine: str = "calamine") -> Edition:
+    """The edition the workbook's title rows name (read without the data rows)."""
+    sheet = _read_sheet(path, engine, TITLE_ROWS_READ)
+    header = find_header(sheet, str(path))
+    return read_edition([[normalise(c) for c in sheet.iloc[r]] for r in range(header)], str(path))
+
+
+@dataclass
+class Workbook:
+    """Table 1 as read: its edition, its header (layout, years, bands) and its data rows."""
+
+    edition: Edition
+    header: Header
+    frame: pd.DataFrame  # one row per destination × origin: names, codes, coverage, data type, counts
+
+    @property
+    def value_columns(self) -> list[str]:
+        return [value_column(sex, year) for sex in SEXES for year in self.header.years]
+
+
+def read_table(path: Path, engine: str = "calamine") -> Workbook:
+    """The edition, header and data rows of ``Table 1``, in whichever known layout it is."""
+    where = str(path)
+    sheet = _read_sheet(path, engine)
+    header = read_header(sheet, where)
+    edition = read_edition([[normalise(c) for c in sheet.iloc[r]] for r in range(header.row)], where)
+    if edition.year != header.years[-1]:
+        raise ParseError(
+            f"{where}: the title names International Migrant Stock {edition.year} but the last reference "
+            f"year of sheet '{SHEET}' is {header.years[-1]}"
+        )
+    layout = header.layout
+    data = sheet.iloc[header.row + 1 :]
+    column = {field: data.iloc[:, layout.position_of(field)] for _, field in layout.columns if field}
     # Rows with neither location code are blank separators or footnotes below the table.
-    data = data[data[ID_COLUMNS[4]].map(_normalise).ne("") | data[ID_COLUMNS[6]].map(_normalise).ne("")]
-    first_excel_row = header + 2  # 1-based, below the header
-    data.index = range(len(data))
+    keep = column["destination_m49"].map(normalise).ne("") | column["origin_m49"].map(normalise).ne("")
+    data = data[keep].reset_index(drop=True)
+    column = {field: values[keep].reset_index(drop=True) for field, values in column.items()}
+    first_excel_row = header.row + 2  # 1-based, below the header
+    names = dict(layout.columns)
+    code_header = {field: name for name, field in names.items()}
     frame = pd.DataFrame(
         {
-            "destination_name": data[ID_COLUMNS[1]].map(_clean_name),
-            "coverage": data[ID_COLUMNS[2]].map(_normalise).replace("", None),
-            "data_type": data[ID_COLUMNS[3]].map(_normalise).replace("", None),
-            "destination_m49": _codes(data[ID_COLUMNS[4]], ID_COLUMNS[4], first_excel_row, where),
-            "origin_name": data[ID_COLUMNS[5]].map(_clean_name),
-            "origin_m49": _codes(data[ID_COLUMNS[6]], ID_COLUMNS[6], first_excel_row, where),
+            "destination_name": column["destination_name"].map(_clean_name),
+            "coverage": _text(column.get("coverage"), len(data)),
+            "data_type": _text(column.get("data_type"), len(data)),
+            "destination_m49": _codes(
+                column["destination_m49"], code_header["destination_m49"], first_excel_row, where
+            ),
+            "origin_name": column["origin_name"].map(_clean_name),
+            "origin_m49": _codes(column["origin_m49"], code_header["origin_m49"], first_excel_row, where),
         }
     )
-    for column, (sex, year) in zip(VALUE_COLUMNS, [(s, y) for s in SEXES for y in YEARS], strict=True):
-        frame[column] = _numbers(data[column], f"{year} ({sex})", first_excel_row, where)
-    return frame
+    for position, sex, year in header.value_columns():
+        frame[value_column(sex, year)] = _numbers(
+            data.iloc[:, position], f"{year} ({sex})", first_excel_row, where
+        )
+    return Workbook(edition, header, frame)
+
+
+def _text(column: pd.Series | None, rows: int) -> pd.Series:
+    """A text column of the layout; NULL where the layout has no such column."""
+    if column is None:
+        return pd.Series([None] * rows, dtype=object)
+    return column.map(normalise).replace("", None)
 
 
 def _clean_name(cell: object) -> str:
     """Names without footnote markers ('Bonaire*' → 'Bonaire')."""
-    return _normalise(cell).rstrip("*").strip()
+    return normalise(cell).rstrip("*").strip()
 
 
 def _codes(column: pd.Series, header: str, first_row: int, where: str) -> pd.Series:
@@ -137,10 +152,10 @@ def _codes(column: pd.Series, header: str, first_row: int, where: str) -> pd.Ser
     return codes.astype("int64")
 
 
-def drop_duplicate_rows(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+def drop_duplicate_rows(frame: pd.DataFrame, value_columns: list[str], where: str) -> pd.DataFrame:
     """Exact duplicates (the workbook lists Australia/New Zealand twice) go; conflicting ones fail."""
     key = ["destination_m49", "origin_m49"]
-    frame = frame.drop_duplicates(subset=key + VALUE_COLUMNS)
+    frame = frame.drop_duplicates(subset=key + value_columns)
     conflicts = frame[frame.duplicated(subset=key, keep=False)]
     if not conflicts.empty:
         pairs = conflicts[key].drop_duplicates().head(5).to_records(index=False).tolist()
@@ -157,15 +172,15 @@ def _resolve(frame: pd.DataFrame, side: str) -> pd.DataFrame:
     return frame
 
 
-def _destination_total_gaps(wide: pd.DataFrame) -> pd.Series:
+def _destination_total_gaps(wide: pd.DataFrame, value_columns: list[str]) -> pd.DataFrame:
     """Per total row (origin World): sum over country and residual origins ÷ total − 1.
 
     Not computed (NaN) for a destination with an unmapped origin: whether that origin is a
     country (part of the sum) or an aggregate (not) is unknown until someone decides it.
     """
     parts = wide[wide["origin_area_type"].isin(["country", "residual"])]
-    sums = parts.groupby("destination_m49")[VALUE_COLUMNS].sum(min_count=1)
-    totals = wide[wide["origin_m49"] == WORLD].set_index("destination_m49")[VALUE_COLUMNS]
+    sums = parts.groupby("destination_m49")[value_columns].sum(min_count=1)
+    totals = wide[wide["origin_m49"] == WORLD].set_index("destination_m49")[value_columns]
     gaps = (sums.reindex(totals.index) / totals.where(totals != 0)) - 1
     undecided = wide.loc[wide["origin_area_type"] == "unmapped", "destination_m49"].unique()
     gaps.loc[gaps.index.isin(undecided)] = np.nan
@@ -175,7 +190,8 @@ def _destination_total_gaps(wide: pd.DataFrame) -> pd.Series:
 def parse(manifest: Manifest, settings: Settings) -> ParsedDataset:
     landed = manifest.files[0]
     path = manifest.path_of(landed.name)
-    wide = drop_duplicate_rows(read_table(path, settings.excel_engine), str(path))
+    workbook = read_table(path, settings.excel_engine)
+    wide = drop_duplicate_rows(workbook.frame, workbook.value_columns, str(path))
     wide = _resolve(_resolve(wide, "origin"), "destination").reset_index(drop=True)
     wide["unresolved_location"] = _unresolved(wide)
     _load_unresolved_as_unmapped(wide)
@@ -195,7 +211,36 @@ def parse(manifest: Manifest, settings: Settings) -> ParsedDataset:
     )
     # Residual categories take the workbook's name; unmapped codes exist nowhere else.
     dims = dims[dims["area_type"].isin(["residual", "unmapped"])].drop_duplicates("country_code")
-    return ParsedDataset(frames={"dw.dim_country": dims, "dw.fact_migrant_stock": _long_facts(wide)})
+    return ParsedDataset(
+        frames={
+            "dw.dim_country": dims,
+            "dw.fact_migrant_stock": _long_facts(wide, list(workbook.header.years)),
+        },
+        release=_release_about(workbook),
+    )
+
+
+def _release_about(workbook: Workbook) -> ReleaseAbout:
+    """The edition as the workbook names it, with its own citation and licence (the source's
+    wording for that edition where the title rows state none)."""
+    edition = workbook.edition
+    return ReleaseAbout(
+        label=edition.label,
+        citation=edition.citation or default_citation(edition.year),
+        licence=edition.licence or SOURCE.licence,
+        details={
+            "edition": edition.year,
+            "reference_years": list(workbook.header.years),
+            "layout": workbook.header.layout.first_edition,
+        },
+    )
+
+
+def default_citation(edition: int) -> str:
+    return (
+        "United Nations Department of Economic and Social Affairs, Population Division "
+        f"({edition}). International Migrant Stock {edition}."
+    )
 
 
 def _load_unresolved_as_unmapped(wide: pd.DataFrame) -> None:
@@ -222,20 +267,22 @@ def _unresolved(wide: pd.DataFrame) -> pd.Series:
     return unresolved
 
 
-def _long_facts(wide: pd.DataFrame) -> pd.DataFrame:
+def _long_facts(wide: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     """One fact row per workbook row × value column, built block by block with categoricals.
 
     Repeated text (codes, data type, coverage) is stored once per category rather than once per
     row, which keeps a ten-times-real workbook well within memory.
     """
-    gaps = _destination_total_gaps(wide)
+    value_columns = [value_column(sex, year) for sex in SEXES for year in years]
+    gaps = _destination_total_gaps(wide, value_columns)
     is_total_row = (wide["origin_m49"] == WORLD).to_numpy()
     nothing = np.full(len(wide), np.nan)
     sex_gap, total_gap = [], []
-    for sex, year in ((s, y) for s in SEXES for y in YEARS):
-        column = f"{sex}_{year}"
+    for sex, year in ((s, y) for s in SEXES for y in years):
+        column = value_column(sex, year)
         if sex == "both":
-            sex_gap.append((wide[column] - wide[f"male_{year}"] - wide[f"female_{year}"]).to_numpy())
+            male, female = wide[value_column("male", year)], wide[value_column("female", year)]
+            sex_gap.append((wide[column] - male - female).to_numpy())
         else:
             sex_gap.append(nothing)
         if column in gaps:
@@ -247,16 +294,16 @@ def _long_facts(wide: pd.DataFrame) -> pd.DataFrame:
     def repeated(column: str) -> pd.Categorical:
         categorical = pd.Categorical(wide[column])
         return pd.Categorical.from_codes(
-            np.tile(categorical.codes, len(VALUE_COLUMNS)), categorical.categories
+            np.tile(categorical.codes, len(value_columns)), categorical.categories
         )
 
     return pd.DataFrame(
         {
             "origin_code": repeated("origin_code"),
             "destination_code": repeated("destination_code"),
-            "year": np.tile(np.repeat(np.array(YEARS, dtype="int64"), len(wide)), len(SEXES)),
-            "sex": pd.Categorical.from_codes(np.repeat(np.arange(len(SEXES)), len(YEARS) * len(wide)), SEXES),
-            "migrants": np.concatenate([wide[c].to_numpy(dtype="float64") for c in VALUE_COLUMNS]),
+            "year": np.tile(np.repeat(np.array(years, dtype="int64"), len(wide)), len(SEXES)),
+            "sex": pd.Categorical.from_codes(np.repeat(np.arange(len(SEXES)), len(years) * len(wide)), SEXES),
+            "migrants": np.concatenate([wide[c].to_numpy(dtype="float64") for c in value_columns]),
             "data_type": repeated("data_type"),
             "coverage": repeated("coverage"),
             "sex_gap": np.concatenate(sex_gap),
@@ -268,7 +315,7 @@ def _long_facts(wide: pd.DataFrame) -> pd.DataFrame:
 
 def expectation_parameters(parsed: ParsedDataset, settings: Settings) -> dict:
     return {
-        "expected_years": YEARS,
+        "expected_years": (parsed.release.details if parsed.release else {}).get("reference_years", []),
         "total_tolerance": settings.undesa_total_tolerance,
         "negative_total_tolerance": -settings.undesa_total_tolerance,
     }
