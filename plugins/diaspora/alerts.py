@@ -28,8 +28,8 @@ HOLD_BACK_COLUMNS = {"change_vs_previous"}
 
 @dataclass
 class Alert:
-    # failure | validation_failed | held_back | quarantined | validation_warning | revision_warning |
-    # staleness | release_loaded
+    # failure | parse_failed | validation_failed | held_back | quarantined | new_edition_held |
+    # validation_warning | revision_warning | staleness | release_loaded
     kind: str
     severity: str  # error | warning | info
     title: str
@@ -56,7 +56,7 @@ class Alert:
             f"[{self.severity.upper()}] {self.title}",
             f"DAG: {self.dag_id}  task: {self.task_id}  run: {self.run_id}  at: {self.time}",
             f"Source: {self.source}  release: {self.release or 'unknown'}",
-            f"{'What happened' if self.severity == 'info' else 'What failed'}: {self.what}",
+            f"{'What failed' if self.severity == 'error' else 'What happened'}: {self.what}",
         ]
         if self.held_back:
             lines.append(f"Held back: {self.held_back}")
@@ -106,6 +106,11 @@ def change_line(item: dict) -> str:
     return line(item)
 
 
+def accept_command(source: str | None) -> str:
+    """The one command that loads the release the policy held back last, and its DAG form."""
+    return f'`diaspora accept {source or "SOURCE"}` (or trigger the DAG with conf {{"accept": true}})'
+
+
 def _describe_changes(changes: dict) -> list[str]:
     """What a release changed: counts per kind, what appeared or vanished, the largest revisions."""
     if not changes.get("rows_old"):
@@ -120,8 +125,11 @@ def _describe_changes(changes: dict) -> list[str]:
             shown = ", ".join(str(v) for v in changes[name][:20])
             more = len(changes[name]) - 20
             lines.append(f"  {name.replace('_', ' ')}: {shown}{f' and {more} more' if more > 0 else ''}")
+    if changes.get("largest_totals"):
+        lines.append("Largest revisions of country totals:")
+        lines += [f"  - {change_line(item)}" for item in changes["largest_totals"]]
     if changes.get("largest_absolute"):
-        lines.append("Largest revisions:")
+        lines.append("Largest revisions of single values:")
         lines += [f"  - {change_line(item)}" for item in changes["largest_absolute"]]
     return lines
 
@@ -166,7 +174,7 @@ def _log_url(ti: Any, settings: Any) -> str | None:
 
 
 def alert_from_context(context: dict, settings: Any) -> Alert:
-    from diaspora.errors import ReleaseQuarantined, ValidationFailed
+    from diaspora.errors import ParseError, ReleaseQuarantined, ValidationFailed
 
     ti = context.get("task_instance") or context.get("ti")
     dag_run = context.get("dag_run")
@@ -189,7 +197,7 @@ def alert_from_context(context: dict, settings: Any) -> Alert:
             release=cause.release,
             held_back=(
                 f"release {cause.release} of {dag_id}: nothing was loaded. Load it on purpose after review: "
-                f"`diaspora backfill {dag_id} {cause.landing_dir} --accept-removals`"
+                + accept_command(dag_id)
             ),
             changes=cause.changes,
             **base,
@@ -219,6 +227,8 @@ def alert_from_context(context: dict, settings: Any) -> Alert:
             data_docs_url=cause.docs_url,
             **base,
         )
+    if isinstance(cause, ParseError):
+        return _parse_failed(cause, ti, base)
     what = f"{type(cause).__name__}: {cause}" if cause else "see the task log"
     return Alert(
         kind="failure",
@@ -227,6 +237,37 @@ def alert_from_context(context: dict, settings: Any) -> Alert:
         what=what.splitlines()[0][:1000],
         release=_release_from_xcom(ti) if ti else None,
         held_back=f"everything after {base['task_id']} in run {base['run_id']}: nothing was loaded",
+        **base,
+    )
+
+
+MAX_WHAT = 1500  # characters of an error's text in an alert (Slack refuses long messages)
+
+
+def _parse_failed(cause: BaseException, ti: Any, base: dict) -> Alert:
+    """A payload its parser refuses (a changed layout, schema drift): every difference, and how
+    to re-parse the stored landing once the parser is changed (no new download)."""
+    landing = None
+    try:
+        landing = ti.xcom_pull(task_ids="extract") if ti else None
+    except Exception:  # noqa: BLE001 - an alert must still go out
+        landing = None
+    release = _release_from_xcom(ti) if ti else None
+    label = release or "(unlabelled)"
+    text = str(cause)
+    reparse = (
+        f"; the payload stays in its landing {landing}: once the parser reads it, load it without a new "
+        f"download: `diaspora backfill {base['dag_id']} {landing}`"
+        if landing
+        else ""
+    )
+    return Alert(
+        kind="parse_failed",
+        severity="error",
+        title=f"{base['dag_id']}: release {label} refused: its payload is not in a readable form",
+        what=text if len(text) <= MAX_WHAT else text[: MAX_WHAT - 1] + "…",
+        release=release,
+        held_back=f"release {label}: nothing was loaded (no retry: the file will not change)" + reparse,
         **base,
     )
 
@@ -360,9 +401,7 @@ def send_validation_warning(
         )
         what += "the policy's threshold (config/source_health.yml)"
     if (diff or {}).get("status") == "accepted":
-        what += "; loaded on purpose although the revision policy quarantines it: " + "; ".join(
-            diff["breaches"]
-        )
+        what += "; loaded on purpose after review: " + "; ".join(diff["breaches"])
     return _send_warning(
         source,
         release,
@@ -416,6 +455,25 @@ def send_release_loaded(
     )
 
 
+def send_new_edition_held(diff: dict, accept: str, context: dict | None = None) -> list[str]:
+    """A new edition waits for review: what it changes against the current edition, the country
+    totals it moves most, and the one command that accepts it. Nothing failed; nothing was loaded."""
+    source, release, current = diff["source"], diff["new_release_label"], diff["old_release_label"]
+    return _send_warning(
+        source,
+        release,
+        context,
+        kind="new_edition_held",
+        title=f"{source}: new edition {release} held for review before it replaces {current}",
+        what=diff["breaches"][0],
+        held_back=f"{release}: nothing was loaded; {current} stays current everywhere. Accept it: {accept}",
+        changes={
+            **{k: v for k, v in diff["summary"].items() if k != "largest_relative"},
+            "largest_absolute": diff["summary"]["largest_absolute"][:3],
+        },
+    )
+
+
 def send_revision_warning(
     source: str, release: str | None, diff: dict, context: dict | None = None
 ) -> list[str]:
@@ -424,7 +482,7 @@ def send_revision_warning(
     count = diff.get("revised_totals_count", 0)
     what = f"{count:,} country total(s) revised by more than the policy allows (config/source_health.yml)"
     if diff.get("status") == "accepted":
-        what = "loaded on purpose although the revision policy quarantines it: " + "; ".join(diff["breaches"])
+        what = "loaded on purpose after review: " + "; ".join(diff["breaches"])
     return _send_warning(
         source,
         release,

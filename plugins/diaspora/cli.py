@@ -8,6 +8,7 @@ diaspora report              print the latest remittances per country
 diaspora factsheet --all     factsheets (HTML, PDF, JSON, CSV) of every country with data, and an index
 diaspora diff SOURCE [OLD] [NEW]   what a release changed: values added, removed, revised
 diaspora backfill SOURCE RELEASE   load a stored release again, without the network
+diaspora accept SOURCE [RELEASE]   load the release the revision policy held back, after review
 diaspora new-source NAME     a new source folder with a small working source (--dry-run: list it)
 """
 
@@ -143,7 +144,18 @@ def _backfill(args: argparse.Namespace) -> int:
     from diaspora.pipeline import backfill, prepare_warehouse
 
     prepare_warehouse()
-    result = backfill(args.source, args.release, reload=args.reload, accept_removals=args.accept_removals)
+    result = backfill(args.source, args.release, reload=args.reload, accept=args.accept)
+    return _print_loaded(result)
+
+
+def _accept(args: argparse.Namespace) -> int:
+    from diaspora.pipeline import accept, prepare_warehouse
+
+    prepare_warehouse()
+    return _print_loaded(accept(args.source, args.release))
+
+
+def _print_loaded(result: dict) -> int:
     if result["skipped"]:
         print(f"{result['landing_dir']} is loaded already; nothing to do (--reload loads it again)")
         return 0
@@ -297,11 +309,22 @@ def build_parser() -> argparse.ArgumentParser:
     refill.add_argument("release", help="release label, release_id or landing folder")
     refill.add_argument("--reload", action="store_true", help="load it even if it is loaded already")
     refill.add_argument(
+        "--accept",
         "--accept-removals",
+        dest="accept",
         action="store_true",
-        help="load it although the revision policy quarantines it (after review with `diaspora diff`)",
+        help="load it although the revision policy holds it back (after review with `diaspora diff`)",
     )
     refill.set_defaults(func=_backfill)
+
+    accepting = commands.add_parser(
+        "accept", help="load the release the revision policy held back (new edition or quarantine)"
+    )
+    accepting.add_argument("source", help="source key (the DAG id)")
+    accepting.add_argument(
+        "release", nargs="?", help="release label or landing folder (default: the one held back last)"
+    )
+    accepting.set_defaults(func=_accept)
 
     scaffold = commands.add_parser(
         "new-source", help="write a new source folder that passes the contract test"

@@ -34,7 +34,7 @@ class ValidationFailed(DiasporaError):
 
 class ReleaseQuarantined(ValidationFailed):
     """A release breaks its source's revision policy (it drops too many values or whole countries):
-    nothing was loaded; an operator may load it on purpose after review (``--accept-removals``)."""
+    nothing was loaded; an operator may load it on purpose after review (``diaspora accept``)."""
 
     def __init__(
         self,
@@ -49,6 +49,18 @@ class ReleaseQuarantined(ValidationFailed):
         super().__init__(message, [], source=source, release=release)
         self.breaches = breaches
         self.changes = changes
+        self.landing_dir = landing_dir
+
+
+class ReleaseHeld(DiasporaError):
+    """A new edition of a source that publishes editions, within its revision policy, waits for an
+    operator's review before it replaces every figure: nothing was loaded, nothing failed; the alert
+    said what it changes and how to accept it (``diaspora accept``)."""
+
+    def __init__(self, message: str, *, source: str, release: str | None, landing_dir: str):
+        super().__init__(message)
+        self.source = source
+        self.release = release
         self.landing_dir = landing_dir
 
 

@@ -67,13 +67,15 @@ def _revision_policy(entry: dict, where: str) -> RevisionPolicy:
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(f"{where}: '{name}' must be a number of at least 0, got {value!r}")
-    if values["max_removed_share"] > 1:
-        raise ConfigError(f"{where}: 'max_removed_share' must lie in [0, 1]")
+    for share in ("max_removed_share", "edition_max_removed_value_share"):
+        if values[share] > 1:
+            raise ConfigError(f"{where}: '{share}' must lie in [0, 1]")
     return RevisionPolicy(
         total_change_warning=float(values["total_change_warning"]),
         min_total=float(values["min_total"]),
         max_removed_share=float(values["max_removed_share"]),
         max_removed_countries=int(values["max_removed_countries"]),
+        edition_max_removed_value_share=float(values["edition_max_removed_value_share"]),
     )
 
 

@@ -11,7 +11,7 @@ import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from diaspora.alerts import on_dag_failure, on_task_failure, on_task_retry
 from diaspora.assets import asset_of
@@ -57,6 +57,7 @@ def warehouse_ready() -> dict:
 
 # A source DAG triggered with these in its conf re-loads a stored release instead of fetching:
 #   airflow dags trigger unhcr_refugees --conf '{"release": "UNHCR population 2024"}'
+#   airflow dags trigger undesa_migrant_stock --conf '{"accept": true}'   (the release held back last)
 BACKFILL_PARAMS = {
     "release": Param(
         None,
@@ -65,11 +66,14 @@ BACKFILL_PARAMS = {
         "network, instead of fetching; empty: fetch the source.",
     ),
     "reload": Param(False, type="boolean", description="Load the release even if it is loaded already."),
-    "accept_removals": Param(
+    "accept": Param(
         False,
         type="boolean",
-        description="Load the release although the revision policy quarantines it (after review).",
+        description="Load the release although the revision policy holds it back (a new edition held "
+        "for review, or a quarantined release), after review with `diaspora diff`; without a release "
+        "named, the one held back last, without the network.",
     ),
+    "accept_removals": Param(False, type="boolean", description="The former name of accept (still read)."),
 }
 
 
@@ -118,6 +122,8 @@ def build_source_dag(source: Source) -> DAG:
 
             if _param("release"):
                 return pipeline.stored_landing(source_key, str(_param("release")))
+            if _param("accept"):  # accept what the revision policy held back last
+                return pipeline.withheld_landing(source_key)
             return pipeline.extract(source_key)
 
         @task.short_circuit(pool=WAREHOUSE_POOL)
@@ -129,21 +135,32 @@ def build_source_dag(source: Source) -> DAG:
 
         @task
         def parse(landing_dir: str) -> dict:
+            """A payload its parser cannot read (a changed layout, schema drift) is a property of
+            the file: the task fails at once, without retries; the landing stays for a re-parse."""
             from diaspora import pipeline
+            from diaspora.errors import ParseError
 
-            return pipeline.parse(landing_dir).as_dict()
+            try:
+                return pipeline.parse(landing_dir).as_dict()
+            except ParseError as exc:
+                raise AirflowFailException(str(exc)) from exc
 
         @task(pool=WAREHOUSE_POOL)
         def validate(landing_dir: str) -> dict:
-            """Great Expectations suite; a failure loads nothing and is not retried."""
+            """Great Expectations suite and the revision policy; a failure loads nothing and is not
+            retried; a new edition held for review skips the load (its alert says how to accept it)."""
             from diaspora import pipeline
-            from diaspora.errors import ValidationFailed
+            from diaspora.errors import ReleaseHeld, ValidationFailed
 
+            accept = bool(_param("accept") or _param("accept_removals"))
             try:
-                accept = bool(_param("accept_removals"))
-                return pipeline.validate(landing_dir, run=_run_context(), accept_removals=accept).as_dict()
+                return pipeline.validate(
+                    landing_dir, run=_run_context(), accept=accept, context=get_current_context()
+                ).as_dict()
             except ValidationFailed as exc:
                 raise AirflowFailException(str(exc)) from exc
+            except ReleaseHeld as exc:
+                raise AirflowSkipException(str(exc)) from exc
 
         @task(outlets=[asset], pool=WAREHOUSE_POOL)
         def load(landing_dir: str) -> dict:
@@ -162,8 +179,8 @@ def build_source_dag(source: Source) -> DAG:
             """Warn (without failing) when the latest release is older than the source's cadence."""
             from diaspora import pipeline
 
-            if _param("release"):  # a backfill says nothing about what the source publishes now
-                return {"backfill": _param("release"), "stale": None}
+            if _param("release") or _param("accept"):  # a stored landing says nothing about today
+                return {"backfill": _param("release") or "accepted", "stale": None}
             return pipeline.check_freshness(landing_dir, context=get_current_context())
 
         landing_dir = extract()

@@ -10,7 +10,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,16 +18,25 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from diaspora.errors import DiasporaError, ReleaseQuarantined, ValidationFailed, WarehouseNotReady
+from diaspora.alerts import accept_command
+from diaspora.errors import (
+    DiasporaError,
+    ParseError,
+    ReleaseHeld,
+    ReleaseQuarantined,
+    SourceError,
+    ValidationFailed,
+    WarehouseNotReady,
+)
 from diaspora.health import health_for, release_age_days
 from diaspora.http_client import build_session
 from diaspora.landing import Landing, Manifest
 from diaspora.revisions import ReleaseDiff, Verdict, diff_releases, judge, summary_sentence
 from diaspora.settings import Settings, get_settings
 from diaspora.sources import get_source
-from diaspora.sources.base import ParsedDataset
+from diaspora.sources.base import ParsedDataset, ParseNotice, ReleaseAbout
 from diaspora.sources.contract import Source
-from diaspora.validation import ExpectationOutcome, ValidationReport, validate_frame
+from diaspora.validation import WARNING, ExpectationOutcome, ValidationReport, validate_frame
 from diaspora.warehouse.audit import (
     ReleaseInfo,
     RunContext,
@@ -47,6 +56,7 @@ from diaspora.warehouse.releases import (
     DiffRecord,
     LoadedRelease,
     find_release,
+    last_withheld,
     loaded_releases,
     preceding_release,
     record_diff,
@@ -211,9 +221,19 @@ def _parsed_dir(settings: Settings, manifest: Manifest) -> Path:
 
 
 def _parsed_landing(landing_dir: str, settings: Settings) -> tuple[Manifest, Source, ParsedDataset]:
-    """The manifest of a landing, its source module and the frames the parse step wrote."""
+    """The manifest of a landing (labelled as the parsed payload names its release), its source
+    and the frames the parse step wrote."""
     manifest = Manifest.read(landing_dir)
-    return manifest, get_source(manifest.source), ParsedDataset.read(_parsed_dir(settings, manifest))
+    parsed = ParsedDataset.read(_parsed_dir(settings, manifest))
+    return _as_parsed(manifest, parsed.release), get_source(manifest.source), parsed
+
+
+def _as_parsed(manifest: Manifest, about: ReleaseAbout | None) -> Manifest:
+    """The manifest with the release label the payload itself gives (a workbook's title rows), when
+    it gives one: the parser reads the whole payload, the extract only what it needed to land it."""
+    if about is None or not about.label or about.label == manifest.release_label:
+        return manifest
+    return replace(manifest, release_label=about.label)
 
 
 def parse(landing_dir: str, settings: Settings | None = None) -> StepResult:
@@ -222,7 +242,10 @@ def parse(landing_dir: str, settings: Settings | None = None) -> StepResult:
     started = time.perf_counter()
     manifest = Manifest.read(landing_dir)
     source = get_source(manifest.source)
-    parsed = source.parse(manifest, settings)
+    try:
+        parsed = source.parse(manifest, settings)
+    except SourceError as exc:  # a landed payload its decoder refuses: as deterministic as a bad layout
+        raise ParseError(str(exc)) from exc
     fact_table = source.fact_table
     parsed.frames[fact_table] = in_country_order(fact_table, parsed.frames[fact_table])
     parsed.write(_parsed_dir(settings, manifest))
@@ -317,15 +340,18 @@ def validate(
     landing_dir: str,
     settings: Settings | None = None,
     run: RunContext | None = None,
-    accept_removals: bool = False,
+    accept: bool = False,
+    context: dict | None = None,
 ) -> StepResult:
     """Run the source's suite on the parsed fact frame, compare the release with the one before
     it, and record every outcome.
 
     A failed critical expectation raises :class:`ValidationFailed` and nothing loads; a release
     that breaks the revision policy (too many values or whole countries dropped) raises
-    :class:`ReleaseQuarantined` unless ``accept_removals``. Failed warnings and the release diff
-    are kept beside the parsed frames for the load step, which flags rows and records the diff.
+    :class:`ReleaseQuarantined`, and a new edition within the policy is held for review (an alert
+    says how to accept it) and raises :class:`ReleaseHeld`, unless ``accept``. Failed warnings and
+    the release diff are kept beside the parsed frames for the load step, which flags rows and
+    records the diff.
     """
     settings = settings or get_settings()
     run = run or RunContext()
@@ -354,6 +380,7 @@ def validate(
         run_name=run.run_id or manifest.landing_id,
         key_columns=keys,
     )
+    report.outcomes += [_notice_outcome(notice) for notice in parsed.notices]
     validated_at = datetime.now(UTC)
     rows = [
         {
@@ -376,24 +403,24 @@ def validate(
         }
         for o in report.outcomes
     ]
-    verdict = judge(diff, health.revisions)
-    record = _diff_record(manifest, source.fact_table, preceding, diff, verdict, accept_removals)
-    quarantined = report.success and record.status == "quarantined"
+    verdict = judge(diff, health.revisions, _new_edition(source, preceding, manifest))
+    record = _diff_record(manifest, source.fact_table, preceding, diff, verdict, accept)
+    withheld = record.status if report.success and record.status in ("quarantined", "held") else None
     with engine.begin() as conn:
         record_validation_results(conn, rows)
-        if quarantined:
+        if withheld:
             record_diff(conn, record, None, None)
-        if not report.success or quarantined:
+        if not report.success or withheld:
             record_load_run(
                 conn,
                 source=source.key,
-                status="quarantined" if quarantined else "validation_failed",
+                status=withheld or "validation_failed",
                 started_at=started_at,
                 run=run,
                 rows_in=len(fact),
                 rows_loaded=0,
-                message=_quarantine_message(record, landing_dir)
-                if quarantined
+                message=_withheld_message(record, verdict, landing_dir)
+                if withheld
                 else report.failure_message(source.key, manifest.release_label),
             )
     if not report.success:
@@ -404,15 +431,17 @@ def validate(
             release=manifest.release_label,
             docs_url=report.docs_url,
         )
-    if quarantined:
+    if withheld == "quarantined":
         raise ReleaseQuarantined(
-            _quarantine_message(record, landing_dir),
+            _withheld_message(record, verdict, landing_dir),
             record.breaches,
             record.summary,
             source=source.key,
             release=manifest.release_label,
             landing_dir=landing_dir,
         )
+    if withheld == "held":
+        _hold_for_review(record, verdict, landing_dir, context)
     directory = _validation_dir(settings, manifest)
     _write_validation(directory, report)
     _write_diff(directory, record, diff if preceding else None)
@@ -430,17 +459,42 @@ def validate(
     return StepResult(source.key, landing_dir, len(fact), time.perf_counter() - started, message)
 
 
+def _notice_outcome(notice: ParseNotice) -> ExpectationOutcome:
+    """A parser's notice (a field it does not know) as a failed warning: alerted and recorded
+    with the expectations, flagging no row."""
+    return ExpectationOutcome(
+        expectation_type=notice.kind,
+        column=notice.field,
+        kwargs={},
+        success=False,
+        unexpected_count=notice.count,
+        unexpected_percent=None,
+        observed_value=None,
+        sample_values=[],
+        severity=WARNING,
+        why=notice.why,
+    )
+
+
+def _new_edition(source: Source, preceding: LoadedRelease | None, manifest: Manifest) -> str | None:
+    """'IMS 2020 → IMS 2024' when the landed release is a new edition of a source that publishes
+    editions (another label than the edition before it); None otherwise."""
+    if not source.editions or preceding is None or preceding.label == manifest.release_label:
+        return None
+    return f"{preceding.label} → {manifest.release_label}"
+
+
 def _diff_record(
     manifest: Manifest,
     fact_table: str,
     preceding: LoadedRelease | None,
     diff: ReleaseDiff,
     verdict: Verdict,
-    accept_removals: bool,
+    accept: bool,
 ) -> DiffRecord:
     status = "loaded"
-    if verdict.quarantine:
-        status = "accepted" if accept_removals else "quarantined"
+    if verdict.quarantine or verdict.hold:
+        status = "accepted" if accept else "quarantined" if verdict.quarantine else "held"
     return DiffRecord(
         source=manifest.source,
         fact_table=fact_table,
@@ -452,19 +506,41 @@ def _diff_record(
         summary=diff.summary(),
         revised_totals=verdict.revised_totals,
         revised_totals_count=verdict.revised_totals_count,
-        breaches=verdict.breaches,
+        breaches=verdict.breaches or ([verdict.new_edition] if verdict.hold else []),
     )
 
 
-def _quarantine_message(record: DiffRecord, landing_dir: str) -> str:
+def _withheld_message(record: DiffRecord, verdict: Verdict, landing_dir: str) -> str:
+    if verdict.quarantine:
+        head = (
+            f"Release {record.new_release_label} of {record.source} is quarantined by its revision policy "
+            f"(config/source_health.yml) against release {record.old_release_label}: "
+            + "; ".join(record.breaches)
+        )
+    else:
+        head = (
+            f"Release {record.new_release_label} of {record.source} is held for review before it replaces "
+            f"release {record.old_release_label} everywhere: {verdict.new_edition}"
+        )
     return (
-        f"Release {record.new_release_label} of {record.source} is quarantined by its revision policy "
-        f"(config/source_health.yml) against release {record.old_release_label}: "
-        + "; ".join(record.breaches)
-        + ". Nothing was loaded. Review it with `diaspora diff "
-        + f"{record.source} {record.old_release_id} {landing_dir}`; to load it on purpose, run "
-        + f"`diaspora backfill {record.source} {landing_dir} --accept-removals` (or trigger the DAG "
-        + f'with conf {{"release": "{landing_dir}", "accept_removals": true}}).'
+        head
+        + f". Nothing was loaded; {record.old_release_label} stays current. Review it with `diaspora diff "
+        + f"{record.source} {record.old_release_id} {landing_dir}`; to load it, run "
+        + accept_command(record.source)
+        + "."
+    )
+
+
+def _hold_for_review(record: DiffRecord, verdict: Verdict, landing_dir: str, context: dict | None) -> None:
+    """A new edition within the policy: one alert (what it changes, how to accept it), then
+    :class:`ReleaseHeld` (a DAG skips its load: nothing failed)."""
+    from diaspora.alerts import send_new_edition_held
+
+    message = _withheld_message(record, verdict, landing_dir)
+    log.warning(message)
+    send_new_edition_held(record.__dict__, accept_command(record.source), context)
+    raise ReleaseHeld(
+        message, source=record.source, release=record.new_release_label, landing_dir=landing_dir
     )
 
 
@@ -491,7 +567,7 @@ def _sample_values_json(outcome: ExpectationOutcome) -> str | None:
     return to_json_text(outcome.sample_values) if outcome.sample_values else None
 
 
-def _release_info(manifest: Manifest, source: Source) -> ReleaseInfo:
+def _release_info(manifest: Manifest, source: Source, about: ReleaseAbout | None = None) -> ReleaseInfo:
     return ReleaseInfo(
         source=source.key,
         publisher=source.publisher,
@@ -501,8 +577,8 @@ def _release_info(manifest: Manifest, source: Source) -> ReleaseInfo:
         url=manifest.meta.get("url", ""),
         content_sha256=manifest.content_sha256,
         fetched_at=datetime.fromisoformat(manifest.fetched_at),
-        licence=source.licence,
-        citation=source.citation,
+        licence=(about and about.licence) or source.licence,  # an edition's own, where it states it
+        citation=(about and about.citation) or source.citation,
         raw_location=manifest.directory,
     )
 
@@ -525,8 +601,10 @@ def load(
     started_at, started = datetime.now(UTC), time.perf_counter()
     manifest = Manifest.read(landing_dir)
     source = get_source(manifest.source)
-    release = _release_info(manifest, source)
-    dimensions = ParsedDataset.read(_parsed_dir(settings, manifest), tables=source.dimension_tables).frames
+    parsed = ParsedDataset.read(_parsed_dir(settings, manifest), tables=source.dimension_tables)
+    manifest = _as_parsed(manifest, parsed.release)
+    release = _release_info(manifest, source, parsed.release)
+    dimensions = parsed.frames
     fact = loadable_fact(landing_dir, settings)
     diff, changes = _read_diff(_validation_dir(settings, manifest))
     engine = get_engine(settings.warehouse_url)
@@ -641,6 +719,45 @@ def stored_landing(source_key: str, reference: str, settings: Settings | None = 
     return _landing_by_label(settings.raw_dir / source_key, reference)
 
 
+def withheld_landing(source_key: str, settings: Settings | None = None) -> str:
+    """The landing of the release the revision policy held back last (held for review or
+    quarantined); an error saying what is loaded when nothing waits."""
+    settings = settings or get_settings()
+    get_source(source_key)
+    with get_engine(settings.warehouse_url).connect() as conn:
+        withheld = last_withheld(conn, source_key)
+    if withheld is None:
+        raise DiasporaError(
+            f"No release of {source_key} waits for acceptance: the revision policy held none back since the "
+            "last load (`diaspora diff` shows the latest releases)."
+        )
+    label, content = withheld
+    folder = settings.raw_dir / source_key
+    landings = [Manifest.read(path.parent) for path in sorted(folder.glob("*/manifest.json"))]
+    matching = [m for m in landings if m.content_sha256 == content]
+    if not matching:
+        raise DiasporaError(f"The held release {label} of {source_key} has no landing left in {folder}")
+    return matching[-1].directory
+
+
+def accept(
+    source_key: str,
+    reference: str | None = None,
+    settings: Settings | None = None,
+    run: RunContext | None = None,
+) -> dict:
+    """``diaspora accept``: load on purpose the release the revision policy held back (the last one,
+    or the release ``reference`` names), without the network; what it changes is recorded and sent
+    as for any load."""
+    settings = settings or get_settings()
+    landing_dir = (
+        stored_landing(source_key, reference, settings)
+        if reference
+        else withheld_landing(source_key, settings)
+    )
+    return backfill(source_key, landing_dir, settings, run, accept=True)
+
+
 def _landing_by_label(folder: Path, label: str) -> str:
     """The newest complete landing in ``folder`` whose release label is ``label``; an error when
     landings of that label differ in content (name the folder) or none exists (list the labels)."""
@@ -667,7 +784,7 @@ def backfill(
     run: RunContext | None = None,
     *,
     reload: bool = False,
-    accept_removals: bool = False,
+    accept: bool = False,
 ) -> dict:
     """Parse, validate and load a stored release again, without the network (CLI; the DAGs do
     the same when triggered with ``{"release": …}``). A loaded release is skipped unless
@@ -680,7 +797,7 @@ def backfill(
         "landing_dir": landing_dir,
         "skipped": False,
         "parse": parse(landing_dir, settings).as_dict(),
-        "validate": validate(landing_dir, settings, run, accept_removals=accept_removals).as_dict(),
+        "validate": validate(landing_dir, settings, run, accept=accept).as_dict(),
         "load": load(landing_dir, settings, run).as_dict(),
     }
 
@@ -715,7 +832,10 @@ def compare_releases(
         older = find_release(conn, source_key, old) if old else _nth(releases, newer_index + 1, source_key)
         previous = release_values(conn, grain, older.release_id)
     diff = diff_releases(previous, values, grain)
-    verdict = judge(diff, health_for(settings.source_health_file, source_key).revisions)
+    newer_label = Manifest.read(new).release_label if new and Path(new).is_dir() else newer.label
+    editions = source.editions and older.label != newer_label
+    new_edition = f"{older.label} → {newer_label}" if editions else None
+    verdict = judge(diff, health_for(settings.source_health_file, source_key).revisions, new_edition)
     return Comparison(f"{source_key}: {older.name}", newer_name, diff, verdict)
 
 

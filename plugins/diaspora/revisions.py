@@ -28,12 +28,21 @@ LISTED = 20  # values an alert or a summary lists in full; the rest are counted
 
 @dataclass(frozen=True)
 class RevisionPolicy:
-    """Per source: when revisions warn and when a release is quarantined (critical)."""
+    """Per source: when revisions warn and when a release is quarantined (critical).
+
+    A new edition of a source that publishes editions (each re-estimates the whole series: UN
+    DESA) is judged apart: it drops many small values by design (IMS 2020 → IMS 2024: 21 % of the
+    values, 0.6 % of their sum), so the share of *values* it removes says nothing; the share of
+    their *sum* and whole countries or years lost do. A new edition within those limits is held for
+    review (one command accepts it); beyond them it is quarantined as broken.
+    """
 
     total_change_warning: float = 0.10  # a country total revised by more than this share warns
     min_total: float = 0.0  # totals below this in both releases are not judged (noise)
     max_removed_share: float = 0.05  # values of the previous release missing from the new one
     max_removed_countries: int = 0  # countries of the previous release absent from the new one
+    # A new edition: the removed values' sum as a share of the previous edition's sum of values.
+    edition_max_removed_value_share: float = 0.02
 
 
 @dataclass
@@ -50,6 +59,21 @@ class ReleaseDiff:
     countries_removed: list[str] = field(default_factory=list)
     years_added: list[int] = field(default_factory=list)
     years_removed: list[int] = field(default_factory=list)
+    old_value_sum: float = 0.0  # Σ |value| of the previous release
+
+    @property
+    def removed_value_share(self) -> float:
+        """The removed values' Σ |value| as a share of the previous release's (0 for a first one)."""
+        removed = self.changes.loc[self.changes["change_kind"] == "removed", "old_value"]
+        return float(np.nansum(np.abs(removed))) / self.old_value_sum if self.old_value_sum else 0.0
+
+    def largest_totals(self, n: int = 5) -> pd.DataFrame:
+        """The ``n`` countries whose totals moved most in absolute terms, each by its total that
+        moved most (what a revision means for a country; the largest cells only say where)."""
+        change = (self.totals["new_total"] - self.totals["old_total"]).abs()
+        order = change.sort_values(ascending=False, na_position="last", kind="stable")
+        per_country = self.totals.loc[order.index].drop_duplicates(self.grain.country, keep="first")
+        return per_country.iloc[:n]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -89,8 +113,10 @@ class ReleaseDiff:
             "countries_removed": self.countries_removed,
             "years_added": self.years_added,
             "years_removed": self.years_removed,
+            "removed_value_share": self.removed_value_share,
             "largest_absolute": [self._item(r) for _, r in self.largest(top, "absolute").iterrows()],
             "largest_relative": [self._item(r) for _, r in self.largest(top, "relative").iterrows()],
+            "largest_totals": [total_item(self, r) for _, r in self.largest_totals(top).iterrows()],
         }
 
     def _item(self, row: pd.Series) -> dict:
@@ -121,15 +147,30 @@ class ReleaseDiff:
 
 @dataclass
 class Verdict:
-    """What the policy says about a diff: breaches quarantine the release; revised totals warn."""
+    """What the policy says about a diff: breaches quarantine the release; a new edition within
+    the policy is held for review; revised totals warn."""
 
     breaches: list[str]
     revised_totals: list[dict]
     revised_totals_count: int
+    new_edition: str | None = None  # why a new edition is held for review (None: not one)
 
     @property
     def quarantine(self) -> bool:
         return bool(self.breaches)
+
+    @property
+    def hold(self) -> bool:
+        return self.new_edition is not None and not self.breaches
+
+
+def total_item(diff: ReleaseDiff, row: pd.Series) -> dict:
+    return {
+        "value": diff.describe(row, total=True),
+        "old": _number(row["old_total"]),
+        "new": _number(row["new_total"]),
+        "relative_change": _number(row["relative_change"]),
+    }
 
 
 def _number(value: object) -> float | None:
@@ -212,6 +253,7 @@ def diff_releases(old: pd.DataFrame, new: pd.DataFrame, grain: FactGrain) -> Rel
         countries_removed=sorted(old_codes - new_codes),
         years_added=sorted(int(y) for y in new_years - old_years) if len(old) else [],
         years_removed=sorted(int(y) for y in old_years - new_years),
+        old_value_sum=float(np.nansum(np.abs(old["old_value"].to_numpy(dtype="float64")))),
     )
 
 
@@ -230,17 +272,14 @@ def _compare_totals(old: pd.DataFrame, new: pd.DataFrame, grain: FactGrain) -> p
     return totals[_differs(old_values, new_values)].reset_index(drop=True)
 
 
-def judge(diff: ReleaseDiff, policy: RevisionPolicy) -> Verdict:
-    """Breaches of the policy (each a sentence naming what and how much) and the revised totals."""
-    breaches = []
-    if diff.rows_old:
-        removed = diff.counts["removed"]
-        share = removed / diff.rows_old
-        if share > policy.max_removed_share:
-            breaches.append(
-                f"{removed:,} of the previous release's {diff.rows_old:,} values ({share:.1%}) are missing "
-                f"from this release; at most {policy.max_removed_share:.1%} may be (max_removed_share)"
-            )
+def judge(diff: ReleaseDiff, policy: RevisionPolicy, new_edition: str | None = None) -> Verdict:
+    """Breaches of the policy (each a sentence naming what and how much) and the revised totals.
+
+    ``new_edition`` names a new edition of a source that publishes editions ('IMS 2020 → IMS
+    2024'): its removals are judged by their sum, not their number, and within the policy it is
+    held for review rather than loaded unseen.
+    """
+    breaches = _edition_breaches(diff, policy) if new_edition else _release_breaches(diff, policy)
     removed_countries = diff.countries_removed
     if len(removed_countries) > policy.max_removed_countries:
         listed = ", ".join(removed_countries[:LISTED])
@@ -257,16 +296,56 @@ def judge(diff: ReleaseDiff, policy: RevisionPolicy) -> Verdict:
     appeared = (totals["old_total"] == 0) & (new > 0)
     flagged = totals[large_enough & (moved | appeared)]
     order = flagged["relative_change"].abs().fillna(np.inf).sort_values(ascending=False, kind="stable")
-    revised = [
-        {
-            "value": diff.describe(row, total=True),
-            "old": _number(row["old_total"]),
-            "new": _number(row["new_total"]),
-            "relative_change": _number(row["relative_change"]),
-        }
-        for _, row in flagged.loc[order.index[:LISTED]].iterrows()
+    revised = [total_item(diff, row) for _, row in flagged.loc[order.index[:LISTED]].iterrows()]
+    held = _edition_sentence(diff, new_edition) if new_edition else None
+    return Verdict(breaches, revised, len(flagged), new_edition=held)
+
+
+def _release_breaches(diff: ReleaseDiff, policy: RevisionPolicy) -> list[str]:
+    """A release of the same series: more values lost than ``max_removed_share`` allows."""
+    if not diff.rows_old:
+        return []
+    removed = diff.counts["removed"]
+    share = removed / diff.rows_old
+    if share <= policy.max_removed_share:
+        return []
+    return [
+        f"{removed:,} of the previous release's {diff.rows_old:,} values ({share:.1%}) are missing "
+        f"from this release; at most {policy.max_removed_share:.1%} may be (max_removed_share)"
     ]
-    return Verdict(breaches=breaches, revised_totals=revised, revised_totals_count=len(flagged))
+
+
+def _edition_breaches(diff: ReleaseDiff, policy: RevisionPolicy) -> list[str]:
+    """A new edition: a reference year lost, or removed values summing to more of the previous
+    edition than ``edition_max_removed_value_share`` allows, mean a broken edition."""
+    breaches = []
+    if diff.years_removed:
+        breaches.append(
+            f"reference year(s) {', '.join(map(str, diff.years_removed))} of the previous edition are absent "
+            "from this edition (an edition adds years; it never drops one)"
+        )
+    share = diff.removed_value_share
+    if share > policy.edition_max_removed_value_share:
+        breaches.append(
+            f"the {diff.counts['removed']:,} values missing from this edition sum to {share:.2%} of the "
+            f"previous edition's values; at most {policy.edition_max_removed_value_share:.2%} may "
+            "(edition_max_removed_value_share)"
+        )
+    return breaches
+
+
+def _edition_sentence(diff: ReleaseDiff, editions: str) -> str:
+    counts = diff.counts
+    text = (
+        f"{editions} is a new edition: it re-estimates the whole series ({counts['revised']:,} values "
+        f"revised, {counts['removed']:,} removed, {counts['added']:,} added, {counts['unchanged']:,} "
+        f"unchanged; the removed values are {diff.removed_value_share:.2%} of the previous edition's sum"
+    )
+    if diff.years_added:
+        text += f"; years added: {', '.join(map(str, diff.years_added))}"
+    if diff.countries_added:
+        text += f"; countries added: {', '.join(diff.countries_added[:LISTED])}"
+    return text + ")"
 
 
 def change_line(item: dict) -> str:
@@ -311,11 +390,17 @@ def format_diff(diff: ReleaseDiff, old_name: str, new_name: str, verdict: Verdic
         lines.append(f"  countries added: {', '.join(diff.countries_added)}")
     if diff.years_removed:
         lines.append(f"  years removed: {', '.join(map(str, diff.years_removed))}")
+    if diff.rows_old and counts["removed"]:
+        lines.append(f"  removed values' sum: {diff.removed_value_share:.2%} of the previous release's")
+    totals = diff.largest_totals(top)
+    if not totals.empty:
+        lines += ["", "Largest revisions of country totals (absolute change):"]
+        lines += [f"  {change_line(total_item(diff, row))}" for _, row in totals.iterrows()]
     for by in ("absolute", "relative"):
         largest = diff.largest(top, by)
         if largest.empty:
             continue
-        lines += ["", f"Largest revisions ({by} change):"]
+        lines += ["", f"Largest revisions of single values ({by} change):"]
         width = max(len(diff.describe(row)) for _, row in largest.iterrows())
         for _, row in largest.iterrows():
             relative = row["relative_change"]
@@ -333,4 +418,6 @@ def format_diff(diff: ReleaseDiff, old_name: str, new_name: str, verdict: Verdic
     if verdict.breaches:
         lines += ["", "The revision policy quarantines such a release:"]
         lines += [f"  {breach}" for breach in verdict.breaches]
+    elif verdict.hold:
+        lines += ["", "The revision policy holds such a release for review:", f"  {verdict.new_edition}"]
     return "\n".join(lines)

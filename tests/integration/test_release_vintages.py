@@ -187,7 +187,7 @@ def _expected(first: pd.DataFrame, second: pd.DataFrame) -> dict:
 @pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def two_releases(request, vintages, airflow_db, make_settings, tmp_path, alert_webhook):
     """Release 1 loaded; release 2 quarantined by a scheduled DAG run, then loaded on purpose by a
-    DAG run triggered with its landing and accept_removals (the backfill conf)."""
+    DAG run triggered with {"accept": true} (the release held back last, from its landing)."""
     server, first, second = vintages
     url = (
         f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
@@ -212,7 +212,7 @@ def two_releases(request, vintages, airflow_db, make_settings, tmp_path, alert_w
     landing = held.get_task_instance("extract").xcom_pull(task_ids="extract")
     accepted = dag.test(
         logical_date=datetime(2026, 11, 2, tzinfo=UTC),
-        run_conf={"release": landing, "accept_removals": True},
+        run_conf={"accept": True},
     )
     assert str(accepted.state) == "success", states(accepted)
     return url, settings, loaded["landing_dir"], landing, quarantined, alert_webhook
@@ -228,7 +228,11 @@ def test_two_real_releases_diff_alert_and_read_as_published(two_releases, vintag
     assert alert["severity"] == "error" and alert["release"] == "UNHCR population 2025"
     assert f"absent from this release: {REMOVED}" in alert["what"]
     assert alert["changes"]["countries_removed"] == [REMOVED]
-    assert "--accept-removals" in alert["held_back"] and second_landing in alert["held_back"]
+    assert (
+        "`diaspora accept unhcr_refugees`" in alert["held_back"] and '{"accept": true}' in alert["held_back"]
+    )
+    accepted_from = "SELECT raw_location FROM dw.dim_source_release WHERE release_label = :l"
+    assert rows(url, accepted_from, l="UNHCR population 2025") == [(second_landing,)]  # the held landing
     assert rows(url, "SELECT status FROM etl.load_run WHERE status <> 'success' ORDER BY load_id") == [
         ("quarantined",)
     ]
@@ -271,7 +275,7 @@ def test_two_real_releases_diff_alert_and_read_as_published(two_releases, vintag
     assert [(r["value"], r["old"], r["new"]) for r in warning["revisions"]] == [
         ("KGZ refugees 2023 (all counterparts)", 2216.0, 3324.0)
     ]
-    assert "loaded on purpose although the revision policy quarantines it" in warning["what"]
+    assert "loaded on purpose after review: 1 country code(s)" in warning["what"]
 
     # As published: each release's figures; current: the newest release's, Monaco from release 1.
     by_release = rows(

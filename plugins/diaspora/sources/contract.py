@@ -79,6 +79,11 @@ class Source:
     dimension_tables: tuple[str, ...] = ()  # loaded before the fact, in this order
     validation_only_columns: tuple[str, ...] = ()  # helper columns of the fact frame, not loaded
     tags: tuple[str, ...] = ()  # DAG tags beside "diaspora" and "source"
+    # True: each release is an edition that re-estimates the whole series (UN DESA): the newest
+    # edition alone is current (an older edition's values never fill its gaps) and a new edition is
+    # held for review before it replaces every figure. False: a release restates values, and a value
+    # no newer release carries stays current from the release that has it.
+    editions: bool = False
     retries: int | None = None  # task retries; None: DIASPORA_TASK_RETRIES (default 3)
     cadence_days: int = 365  # a release older than this is stale (config/source_health.yml may say otherwise)
     sample: str = ""  # the bundled offline sample, relative to the project (make demo, contract test)

@@ -200,9 +200,10 @@ def update_current_releases(
     """Rank the releases of ``fact_table`` whose rows the reporting views show.
 
     Newest first; an older release is kept only while it holds a key that no kept newer release
-    carries. With ``new_release_id``, only the current releases and the new one are ranked (a
-    release left out once stays out: every key of it is in a newer release); without, every
-    release in the table.
+    carries, unless the fact table's source publishes editions (each re-estimates the whole
+    series): then the newest edition alone is current. With ``new_release_id``, only the current
+    releases and the new one are ranked (a release left out once stays out: every key of it is in
+    a newer release, or a newer edition replaced it); without, every release in the table.
     """
     started = time.perf_counter()
     if new_release_id is None:
@@ -214,8 +215,9 @@ def update_current_releases(
         )
         candidates = [row[0] for row in found] + [new_release_id]
     kept: list[int] = []
+    whole_editions = _releases_are_editions(fact_table)
     for release_id in _newest_first(conn, candidates):
-        if not kept or _holds_a_key_not_in(conn, fact_table, release_id, kept):
+        if not kept or (not whole_editions and _holds_a_key_not_in(conn, fact_table, release_id, kept)):
             kept.append(release_id)
     conn.execute(sa.text("DELETE FROM mart.current_release WHERE fact_table = :t"), {"t": fact_table})
     if kept:
@@ -229,6 +231,12 @@ def update_current_releases(
     if dialect(conn) == "postgresql":
         conn.exec_driver_sql("ANALYZE mart.current_release")  # a few rows: the planner should know
     return Refreshed("mart.current_release", len(kept), time.perf_counter() - started)
+
+
+def _releases_are_editions(fact_table: str) -> bool:
+    from diaspora.sources import registry
+
+    return any(source.editions for source in registry().values() if source.fact_table == fact_table)
 
 
 def _newest_first(conn: sa.Connection, release_ids: list[int]) -> list[int]:

@@ -116,7 +116,7 @@ class DiffRecord:
     old_release_label: str | None
     new_release_label: str | None
     new_content_sha256: str
-    status: str  # loaded | accepted (loaded although the policy quarantines it) | quarantined
+    status: str  # loaded | accepted (loaded on purpose after review) | quarantined | held (new edition)
     summary: dict
     revised_totals: list[dict]
     revised_totals_count: int
@@ -165,7 +165,11 @@ def record_diff(
                 for k in ("countries_added", "countries_removed", "years_added", "years_removed")
             },
             "largest": to_json_text(
-                {"absolute": summary["largest_absolute"], "relative": summary["largest_relative"]}
+                {
+                    "absolute": summary["largest_absolute"],
+                    "relative": summary["largest_relative"],
+                    "totals": summary.get("largest_totals", []),
+                }
             ),
             "totals": to_json_text(record.revised_totals),
             "totals_count": record.revised_totals_count,
@@ -180,3 +184,18 @@ def record_diff(
         ).scalar_one()
         verify_count("etl.value_revision", len(values), int(landed), f"diff {diff_id}")
     return int(diff_id)
+
+
+def last_withheld(conn: sa.Connection, source: str) -> tuple[str | None, str] | None:
+    """(label, content sha256) of the release the policy held back last (held for review or
+    quarantined), if that is still the source's latest verdict; None when the latest was loaded."""
+    row = conn.execute(
+        sa.text(
+            "SELECT status, new_release_label, new_content_sha256 FROM etl.release_diff WHERE source = :s"
+            " ORDER BY computed_at DESC, diff_id DESC LIMIT 1"
+        ),
+        {"s": source},
+    ).first()
+    if row is None or row[0] not in ("held", "quarantined"):
+        return None
+    return row[1], row[2]
