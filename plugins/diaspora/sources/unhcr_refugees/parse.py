@@ -8,13 +8,33 @@ from diaspora.countries import reference_area_codes, unmapped_areas
 from diaspora.errors import ParseError
 from diaspora.landing import Manifest
 from diaspora.settings import Settings
-from diaspora.sources.base import ParsedDataset
+from diaspora.sources.base import ParsedDataset, ParseNotice
 from diaspora.sources.unhcr_refugees.extract import (
     CODE_FIELDS,
     NOT_BROKEN_DOWN,
     POPULATION_TYPES,
     decode_page,
 )
+
+# Item fields that are not a population type: the year, and each side's id, name and codes.
+ITEM_FIELDS = ("year", "coo_id", "coo_name", "coo", "coo_iso", "coa_id", "coa_name", "coa", "coa_iso")
+
+
+def _notices(items: pd.DataFrame) -> list[ParseNotice]:
+    """A field UNHCR added (a new population type, say): named in a warning with the items that
+    carry a value in it, kept in the landing, not loaded."""
+    known = {*ITEM_FIELDS, *POPULATION_TYPES, "page"} | {f"has_{t}" for t in POPULATION_TYPES}
+    return [
+        ParseNotice(
+            kind="unknown_field",
+            field=str(field),
+            count=int(items[field].notna().sum()),
+            why="a field of UNHCR's items that this parser does not know: it stays in the landing and is "
+            "not loaded; if it is a population type, add it to POPULATION_TYPES "
+            "(sources/unhcr_refugees/extract.py) and load the landing again (`diaspora backfill`)",
+        )
+        for field in sorted(set(items.columns) - known)
+    ]
 
 
 def _items(manifest: Manifest) -> pd.DataFrame:
@@ -104,7 +124,9 @@ def parse(manifest: Manifest, settings: Settings) -> ParsedDataset:
         if codes
         else unmapped_areas({}, set())
     )
-    return ParsedDataset(frames={"dw.dim_country": areas, "dw.fact_refugee_population": fact})
+    return ParsedDataset(
+        frames={"dw.dim_country": areas, "dw.fact_refugee_population": fact}, notices=_notices(items)
+    )
 
 
 def expectation_parameters(parsed: ParsedDataset, settings: Settings) -> dict:
