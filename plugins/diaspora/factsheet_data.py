@@ -309,7 +309,7 @@ class AsOf:
 def pin_releases(conn: sa.Connection, pins: dict[str, str]) -> AsOf:
     """``pins``: source key → release (id or label), e.g. {"unhcr_refugees": "UNHCR population 2024"}."""
     from diaspora.sources import get_source
-    from diaspora.warehouse.mart import as_of_relations
+    from diaspora.warehouse.mart import pinned_relations
     from diaspora.warehouse.releases import find_release
 
     pinned, names, parts = {}, [], []
@@ -318,7 +318,7 @@ def pin_releases(conn: sa.Connection, pins: dict[str, str]) -> AsOf:
         pinned[get_source(source).fact_table] = release.release_id
         names.append(f"{source}: {release.name}")
         parts.append(f"{source}-{release.release_id}")
-    return AsOf(as_of_relations(pinned), names, "as-published/" + "_".join(parts))
+    return AsOf(pinned_relations(conn, pinned), names, "as-published/" + "_".join(parts))
 
 
 def collect(conn: sa.Connection, country: str, group: str) -> dict:
