@@ -119,11 +119,15 @@ def build_source_dag(source: Source) -> DAG:
             """Fetch every payload into a new raw landing folder and return its path, or, for a
             backfill, return the stored landing of the release named in the conf."""
             from diaspora import pipeline
+            from diaspora.errors import DiasporaError
 
-            if _param("release"):
-                return pipeline.stored_landing(source_key, str(_param("release")))
-            if _param("accept"):  # accept what the revision policy held back last
-                return pipeline.withheld_landing(source_key)
+            try:  # a stored landing that is not there will not appear on a retry
+                if _param("release"):
+                    return pipeline.stored_landing(source_key, str(_param("release")))
+                if _param("accept"):  # accept what the revision policy held back last
+                    return pipeline.withheld_landing(source_key)
+            except DiasporaError as exc:
+                raise AirflowFailException(str(exc)) from exc
             return pipeline.extract(source_key)
 
         @task.short_circuit(pool=WAREHOUSE_POOL)

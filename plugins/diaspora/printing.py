@@ -10,7 +10,9 @@ import asyncio
 import base64
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -41,7 +43,8 @@ def print_pdfs(pages: list[Path], tabs: int = 3, timeout: float = 60.0) -> list[
         )
     if not pages:
         return []
-    with tempfile.TemporaryDirectory(prefix="diaspora-chromium-") as profile:
+    profile = tempfile.mkdtemp(prefix="diaspora-chromium-")
+    try:
         browser = subprocess.Popen(
             [
                 executable,
@@ -58,16 +61,41 @@ def print_pdfs(pages: list[Path], tabs: int = 3, timeout: float = 60.0) -> list[
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: its helpers stop with it
         )
         try:
             endpoint = _devtools_endpoint(Path(profile), browser, timeout)
             return asyncio.run(_print_all(endpoint, pages, tabs, timeout))
         finally:
-            browser.terminate()
-            try:
-                browser.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                browser.kill()
+            _stop(browser)
+    finally:
+        _remove(Path(profile))
+
+
+def _stop(browser: subprocess.Popen) -> None:
+    """Chromium and every helper process it started (renderers, crash handler)."""
+    try:
+        os.killpg(browser.pid, signal.SIGTERM)
+        browser.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(browser.pid, signal.SIGKILL)
+        browser.wait(timeout=10)
+    except ProcessLookupError:  # already gone
+        pass
+
+
+def _remove(profile: Path, attempts: int = 50) -> None:
+    """The browser's profile folder, once the last helper stopped writing into it (a helper still
+    writing made the removal fail with 'Directory not empty' after the PDFs were printed)."""
+    for _ in range(attempts):
+        try:
+            shutil.rmtree(profile)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _devtools_endpoint(profile: Path, browser: subprocess.Popen, timeout: float) -> str:

@@ -693,9 +693,8 @@ class RealSourcesServer:
 
     def __init__(self, workdir: Path, data: RealData | None = None, *, with_workbook: bool = True) -> None:
         """The 2024 workbook is written at once unless ``with_workbook`` is False (then the server
-        answers 404 for it until :meth:`publish_ims`)."""
+        answers 404 for it until :meth:`serve_ims`)."""
         data = data or load_real()
-        self._data, self._workdir = data, Path(workdir)
         self.worldbank = WorldBankApi(data)
         self.unhcr = UnhcrApi(data)
         self.ims_info = write_ims_workbook(Path(workdir) / IMS_FILE_NAME, data) if with_workbook else None
@@ -705,13 +704,10 @@ class RealSourcesServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def publish_ims(self, edition: Edition, ims: pd.DataFrame) -> ImsWorkbookInfo:
-        """Serve Table 1 of ``edition`` (in its own layout, from the real figures ``ims``) at the
-        same URL: the next edition replaces the file, as UN DESA's download page does."""
-        path = self._workdir / f"ims_{edition.year}" / IMS_FILE_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
-        info = write_ims_workbook(path, self._data, edition, ims)
-        self.ims_info, self._workbook = info, path.read_bytes()
+    def serve_ims(self, info: ImsWorkbookInfo) -> ImsWorkbookInfo:
+        """Serve a workbook written before (by :func:`write_ims_workbook`; another edition, say) at
+        the same URL: the next edition replaces the file, as UN DESA's download page does."""
+        self.ims_info, self._workbook = info, info.path.read_bytes()
         return info
 
     def publish_unhcr(self, table: pd.DataFrame) -> None:
