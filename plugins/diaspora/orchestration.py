@@ -143,10 +143,11 @@ def build_source_dag(source: Source) -> DAG:
             the file: the task fails at once, without retries; the landing stays for a re-parse."""
             from diaspora import pipeline
             from diaspora.errors import ParseError
+            from diaspora.landing import LandingRefused
 
             try:
                 return pipeline.parse(landing_dir).as_dict()
-            except ParseError as exc:
+            except (ParseError, LandingRefused) as exc:  # a landing refused will not change either
                 raise AirflowFailException(str(exc)) from exc
 
         @task(pool=WAREHOUSE_POOL)

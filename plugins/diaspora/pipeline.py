@@ -30,7 +30,7 @@ from diaspora.errors import (
 )
 from diaspora.health import health_for, release_age_days
 from diaspora.http_client import build_session
-from diaspora.landing import Landing, Manifest
+from diaspora.landing import SAFE_NAME, Landing, Manifest, verified_landing
 from diaspora.revisions import ReleaseDiff, Verdict, diff_releases, judge, summary_sentence
 from diaspora.settings import Settings, get_settings
 from diaspora.sources import get_source
@@ -240,7 +240,7 @@ def parse(landing_dir: str, settings: Settings | None = None) -> StepResult:
     """Parse the landed payloads into typed frames (parquet beside the landing's id)."""
     settings = settings or get_settings()
     started = time.perf_counter()
-    manifest = Manifest.read(landing_dir)
+    manifest = verified_landing(settings.raw_dir, landing_dir)  # before a byte of it is parsed
     source = get_source(manifest.source)
     try:
         parsed = source.parse(manifest, settings)
@@ -699,15 +699,16 @@ def _read_warnings(directory: Path) -> list[dict]:
 
 def stored_landing(source_key: str, reference: str, settings: Settings | None = None) -> str:
     """The landing folder of a stored release, without the network: ``reference`` is a landing
-    folder, a loaded release's id or label, or the label of a landing never loaded (quarantined,
-    or landed before the warehouse was rebuilt)."""
+    id or folder under the source's own landing folder, a loaded release's id or label, or the
+    label of a landing never loaded (quarantined, or landed before the warehouse was rebuilt).
+    Whatever names it, the landing is verified (:func:`verified_landing`) before it is returned."""
     settings = settings or get_settings()
     get_source(source_key)  # an unknown source fails here, naming the known ones
-    if Path(reference).is_dir():
-        manifest = Manifest.read(reference)
-        if manifest.source != source_key:
-            raise DiasporaError(f"{reference} is a landing of {manifest.source}, not of {source_key}")
-        return manifest.directory
+    own = settings.raw_dir / source_key
+    if any(sep in reference for sep in ("/", "\\")) or reference.startswith("."):
+        return verified_landing(settings.raw_dir, reference, source_key).directory
+    if SAFE_NAME.match(reference) and (own / reference).is_dir():
+        return verified_landing(settings.raw_dir, own / reference, source_key).directory
     engine = get_engine(settings.warehouse_url)
     with engine.connect() as conn:
         try:
@@ -715,8 +716,8 @@ def stored_landing(source_key: str, reference: str, settings: Settings | None = 
         except DiasporaError:
             release = None
     if release is not None and Path(release.raw_location).is_dir():
-        return release.raw_location
-    return _landing_by_label(settings.raw_dir / source_key, reference)
+        return verified_landing(settings.raw_dir, release.raw_location, source_key).directory
+    return verified_landing(settings.raw_dir, _landing_by_label(own, reference), source_key).directory
 
 
 def withheld_landing(source_key: str, settings: Settings | None = None) -> str:
@@ -737,7 +738,7 @@ def withheld_landing(source_key: str, settings: Settings | None = None) -> str:
     matching = [m for m in landings if m.content_sha256 == content]
     if not matching:
         raise DiasporaError(f"The held release {label} of {source_key} has no landing left in {folder}")
-    return matching[-1].directory
+    return verified_landing(settings.raw_dir, matching[-1].directory, source_key).directory
 
 
 def accept(

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def _file_name(url: str) -> str:
-    return Path(urlsplit(url).path).name or "migrant_stock.xlsx"
+    """The URL's file name, as a plain name (a landed file's name may hold no space or '%')."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", Path(urlsplit(url).path).name).lstrip("._") or "migrant_stock.xlsx"
 
 
 def extract(settings: Settings, session: requests.Session, landing: Landing) -> str | None:
