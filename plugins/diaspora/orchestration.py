@@ -120,6 +120,7 @@ def build_source_dag(source: Source) -> DAG:
             backfill, return the stored landing of the release named in the conf."""
             from diaspora import pipeline
             from diaspora.errors import DiasporaError
+            from diaspora.http_client import LimitExceeded
 
             try:  # a stored landing that is not there will not appear on a retry
                 if _param("release"):
@@ -128,7 +129,10 @@ def build_source_dag(source: Source) -> DAG:
                     return pipeline.withheld_landing(source_key)
             except DiasporaError as exc:
                 raise AirflowFailException(str(exc)) from exc
-            return pipeline.extract(source_key)
+            try:
+                return pipeline.extract(source_key)
+            except LimitExceeded as exc:  # a source beyond a bound (bytes, pages, wait) stays beyond it
+                raise AirflowFailException(str(exc)) from exc
 
         @task.short_circuit(pool=WAREHOUSE_POOL)
         def is_new_release(landing_dir: str) -> bool:

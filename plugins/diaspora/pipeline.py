@@ -142,7 +142,7 @@ def extract(source_key: str, settings: Settings | None = None) -> str:
     source = get_source(source_key)
     started = time.perf_counter()
     landing = Landing(settings.raw_dir, source_key)
-    release = source.extract(settings, build_session(settings), landing)
+    release = source.extract(settings, build_session(settings, source_key), landing)
     manifest = landing.finish(release, url=source.release_url(settings))
     log.info(
         "Landed %d payload(s), %d bytes, release %s, content sha256 %s, in %s (%.1fs)",

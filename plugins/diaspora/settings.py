@@ -122,6 +122,22 @@ class Settings(BaseSettings):
     http_read_timeout: float = Field(default=60.0, gt=0)
     http_max_retries: int = Field(default=5, ge=0)
     http_backoff_factor: float = Field(default=1.0, ge=0)
+    http_max_bytes: int = Field(
+        default=256 * 1024**2,
+        ge=1024,
+        description="Largest response body a source may send (bytes); a larger one fails the fetch.",
+    )
+    http_max_pages: int = Field(
+        default=1000, ge=1, description="Most pages a paged API may announce for one resource."
+    )
+    http_max_retry_after: float = Field(
+        default=300.0,
+        ge=0,
+        description="Longest Retry-After (seconds) a source may ask us to wait; a longer one fails.",
+    )
+    http_max_redirects: int = Field(
+        default=5, ge=0, description="Redirects followed per request (http(s) only)."
+    )
     http_user_agent: str = Field(
         default="diaspora-warehouse/0.1 (diaspora statistics pipeline)",
         description="User-Agent sent to sources; some refuse generic ones. Add a contact address.",

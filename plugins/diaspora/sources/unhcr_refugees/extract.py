@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import requests
 
 from diaspora.errors import SourceError
-from diaspora.http_client import fetch
+from diaspora.http_client import check_pages, fetch
 from diaspora.landing import Landing
 from diaspora.settings import Settings
 
@@ -55,7 +55,7 @@ def extract(settings: Settings, session: requests.Session, landing: Landing) -> 
     while page <= pages:
         fetched = fetch(session, url, settings, {**params, "page": page})
         body = decode_page(fetched.content, fetched.url)
-        pages = int(body["maxPages"])
+        pages = check_pages(int(body["maxPages"]), url, settings, "unhcr_refugees")
         items = body["items"] or []
         if page < pages and len(items) < settings.unhcr_page_limit:
             raise SourceError(

@@ -11,7 +11,7 @@ from datetime import date
 import requests
 
 from diaspora.errors import SourceError
-from diaspora.http_client import fetch
+from diaspora.http_client import check_pages, fetch
 from diaspora.landing import Landing
 from diaspora.settings import Settings
 from diaspora.sources.worldbank_indicators.settings import config_for
@@ -66,7 +66,7 @@ def _fetch_all_pages(
             total=int(meta["total"]),
         )
         first_meta = first_meta or meta
-        pages = int(meta["pages"])
+        pages = check_pages(int(meta["pages"]), url, settings, "worldbank_indicators")
         received += len(rows)
         page += 1
     expected = int(first_meta["total"])
