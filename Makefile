@@ -20,7 +20,7 @@ SNAPSHOT_URL := file://$(CURDIR)/plugins/diaspora/sources/worldbank_indicators/s
 UNHCR_SAMPLE_URL := file://$(CURDIR)/plugins/diaspora/sources/unhcr_refugees/sample/api
 IMS_SAMPLE_URL := file://$(CURDIR)/plugins/diaspora/sources/undesa_migrant_stock/sample/undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx
 
-.PHONY: help install airflow-db deploy demo run test test-fast test-real lint format airflow docs clean
+.PHONY: help secrets install airflow-db deploy demo run test test-fast test-real lint format airflow docs clean
 
 help:
 	@echo "make demo     run every DAG once on the bundled offline snapshot (DuckDB, no server)"
@@ -31,6 +31,7 @@ help:
 	@echo "make airflow  Airflow standalone with this project (UI on http://localhost:8080)"
 	@echo "make lint     ruff"
 	@echo "make docs     open the Great Expectations Data Docs of the validations"
+	@echo "make secrets  write .env for docker-compose.yml with every secret generated (refuses to overwrite)"
 
 $(BOOTSTRAP)/bin/uv:
 	@echo "Installing uv into $(BOOTSTRAP)"
@@ -104,3 +105,9 @@ docs:
 
 clean:
 	rm -rf $(VENV) $(BOOTSTRAP) .airflow data/parsed
+
+# The production stack's .env, every secret generated (docker-compose.yml refuses placeholders).
+secrets: install
+	@if [ -e .env ]; then echo ".env exists: remove it first (its secrets encrypt data already stored)"; exit 1; fi
+	@umask 077 && $(BIN)/diaspora secrets > .env
+	@echo "wrote .env (mode 600) with every secret generated; keep it out of version control"

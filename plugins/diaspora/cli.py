@@ -3,6 +3,8 @@
 diaspora migrate             create or migrate the warehouse schema and sync reference data
                              (once per deploy; `diaspora db upgrade` is the same)
 diaspora pool                create or resize the Airflow pool of warehouse tasks
+diaspora check-secrets       refuse placeholder or too-short deploy secrets (the environment's), naming each
+diaspora secrets             print a .env with every secret freshly generated (from .env.example)
 diaspora run-dags [DAG ...]  run DAGs once in-process (dag.test), sources before reporting
 diaspora report              print the latest remittances per country
 diaspora factsheet --all     factsheets (HTML, PDF, JSON, CSV) of every country with data, and an index
@@ -31,6 +33,28 @@ def _migrate(_: argparse.Namespace) -> int:
         f"Warehouse {safe_url(settings.warehouse_url)} is up to date (migrations applied now: "
         f"{', '.join(applied) or 'none'}; reference data synced)"
     )
+    return 0
+
+
+def _check_secrets(_: argparse.Namespace) -> int:
+    import os
+
+    from diaspora.deploy import secret_problems
+
+    problems = secret_problems(os.environ)
+    for problem in problems:
+        print(f"refused: {problem}", file=sys.stderr)
+    if problems:
+        print("Generate every secret with `diaspora secrets > .env` (or `make secrets`).", file=sys.stderr)
+        return 2
+    print("Deploy secrets: none missing, none a placeholder, none too short")
+    return 0
+
+
+def _secrets(args: argparse.Namespace) -> int:
+    from diaspora.deploy import env_with_secrets
+
+    sys.stdout.write(env_with_secrets(args.template.read_text()))
     return 0
 
 
@@ -260,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("pool", help="create or resize the Airflow pool of warehouse tasks").set_defaults(
         func=_pool
     )
+
+    commands.add_parser(
+        "check-secrets", help="refuse placeholder or too-short deploy secrets, naming each (exit 2)"
+    ).set_defaults(func=_check_secrets)
+    generate = commands.add_parser("secrets", help="print a .env with every secret freshly generated")
+    generate.add_argument("--template", type=Path, default=PROJECT_ROOT / ".env.example")
+    generate.set_defaults(func=_secrets)
 
     run = commands.add_parser("run-dags", help="run DAGs once in-process with dag.test()")
     run.add_argument("dag_ids", nargs="*", help="DAG ids (default: every DAG, sources first)")

@@ -92,13 +92,16 @@ def prepare_warehouse(settings: Settings | None = None) -> list[str]:
 
     Once per deploy (``diaspora migrate``), never from a DAG run: DAGs call :func:`check_warehouse`.
     """
+    from diaspora.deploy import provision_owner
+
     settings = settings or get_settings()
+    if settings.warehouse_admin_url:  # a production deploy: the pipeline's owner is no superuser
+        provision_owner(settings.warehouse_admin_url, settings.warehouse_url)
     engine = get_engine(settings.warehouse_url)
     applied = migrate(engine)
     synced = sync_reference_data(engine, settings.source_health_file)
     if settings.bi_password and dialect(engine) == "postgresql":
-        with engine.begin() as conn:
-            grant_bi_role(conn, settings.bi_role, settings.bi_password)
+        _grant_bi_role(settings, engine)
     log.info(
         "Warehouse %s ready; migrations applied now: %s; reference rows synced: %s",
         safe_url(settings.warehouse_url),
@@ -106,6 +109,24 @@ def prepare_warehouse(settings: Settings | None = None) -> list[str]:
         synced,
     )
     return applied
+
+
+def _grant_bi_role(settings: Settings, engine) -> None:  # noqa: ANN001 - a SQLAlchemy engine
+    """The BI role, granted by the deploy's superuser where there is one (creating a role and
+    revoking PUBLIC's rights on the database need it), else by the warehouse's own user."""
+    import sqlalchemy as sa
+
+    owner = sa.make_url(settings.warehouse_url).username
+    if not settings.warehouse_admin_url:
+        with engine.begin() as conn:
+            grant_bi_role(conn, settings, owner)
+        return
+    admin = sa.create_engine(settings.warehouse_admin_url, poolclass=sa.NullPool)
+    try:
+        with admin.begin() as conn:
+            grant_bi_role(conn, settings, owner)
+    finally:
+        admin.dispose()
 
 
 def check_warehouse(settings: Settings | None = None) -> dict:

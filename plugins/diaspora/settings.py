@@ -25,6 +25,14 @@ class Settings(BaseSettings):
         default="",
         description="SQLAlchemy URL of the warehouse; default duckdb:///<data_dir>/warehouse.duckdb.",
     )
+    warehouse_admin_url: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL superuser URL for the deploy alone (`diaspora migrate`): it creates the pipeline's"
+            " NOSUPERUSER owner role (the user of DIASPORA_WAREHOUSE_URL) and the BI role. Never give it"
+            " to the Airflow services."
+        ),
+    )
     duckdb_memory_limit: str = Field(
         default="1GB",
         pattern=r"^\d+(\.\d+)?[KMGT]i?B$",
@@ -109,6 +117,12 @@ class Settings(BaseSettings):
     )
     bi_password: str | None = Field(
         default=None, description="Password of the BI role; the role is created or updated when this is set."
+    )
+    bi_statement_timeout: int = Field(
+        default=60, ge=1, description="Seconds a query of the BI role may run before PostgreSQL cancels it."
+    )
+    bi_connection_limit: int = Field(
+        default=20, ge=1, description="Connections the BI role may hold at once."
     )
     factsheet_countries: str = Field(
         default="TJK,KAZ,KGZ,TKM,UZB",

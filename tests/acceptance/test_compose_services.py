@@ -18,11 +18,13 @@ import subprocess
 import time
 import uuid
 
+import psycopg
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from tests.acceptance.test_compose import SECRETS, compose_command, run_config
-from tests.acceptance.test_real_scheduler import _database, _drop
+from tests.acceptance.test_real_scheduler import _admin_dsn, _database, _drop
 from tests.support import ROOT, sample_url
 from tests.support.airflow_cluster import BIN, AirflowCluster, free_port
 
@@ -60,12 +62,18 @@ def stack(tmp_path, postgres_database):
         pytest.fail("no Redis answers on 127.0.0.1:6379: the Celery broker of the compose stack")
     services = _rendered()
     meta, dw = f"af_compose_{uuid.uuid4().hex[:8]}", f"dw_compose_{uuid.uuid4().hex[:8]}"
+    owner = f"diaspora_owner_{uuid.uuid4().hex[:6]}"  # the compose file's `diaspora`, a role of its own here
     local = {
         "meta": _database(meta),
-        "dw": _database(dw),
+        "dw": _database(dw),  # as this server's superuser: the compose file's `postgres`
         "api": free_port(),
         "scheduler_health": free_port(),
     }
+    local["owner"] = (
+        sa.make_url(local["dw"])
+        .set(username=owner, password=SECRETS["WAREHOUSE_DB_PASSWORD"])
+        .render_as_string(hide_password=False)
+    )
     home, data = tmp_path / "airflow", tmp_path / "data"
     (data / "surveys" / "inbox").mkdir(parents=True)
     mapping = [  # compose names → this machine, longest first
@@ -75,6 +83,10 @@ def stack(tmp_path, postgres_database):
         ),
         (
             f"postgresql+psycopg://diaspora:{SECRETS['WAREHOUSE_DB_PASSWORD']}@warehouse:5432/diaspora",
+            local["owner"],
+        ),
+        (
+            f"postgresql+psycopg://postgres:{SECRETS['WAREHOUSE_ADMIN_PASSWORD']}@warehouse:5432/diaspora",
             local["dw"],
         ),
         ("redis://:@redis:6379/0", f"redis://:@127.0.0.1:6379/{REDIS_DB}"),
@@ -115,11 +127,13 @@ def stack(tmp_path, postgres_database):
         home, env_of("airflow-scheduler"), admin=("admin", SECRETS["AIRFLOW_ADMIN_PASSWORD"])
     )
     try:
-        yield cluster, services, env_of, localize
+        yield cluster, services, env_of, localize, local
     finally:
         cluster.stop()
         for name in (meta, dw):
             _drop(name)
+        with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
+            conn.execute(f"DROP ROLE IF EXISTS {owner}")
         subprocess.run([str(BIN / "python"), "-c", f"import redis; redis.Redis(db={REDIS_DB}).flushdb()"])
 
 
@@ -130,7 +144,7 @@ def _healthy(check: list[str], env: dict[str, str]) -> subprocess.CompletedProce
 
 
 def test_every_compose_service_command_starts_healthy_and_runs_a_dag_on_celery(stack):
-    cluster, services, env_of, localize = stack
+    cluster, services, env_of, localize, local = stack
     init = [localize(part) for part in services["airflow-init"]["command"]]
     for attempt in (1, 2):  # the deploy runs again on every `up`: it must be idempotent
         done = subprocess.run(
@@ -140,6 +154,7 @@ def test_every_compose_service_command_starts_healthy_and_runs_a_dag_on_celery(s
             f"airflow-init (run {attempt}) failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         )
     assert "Airflow pool diaspora_warehouse: 8 slot(s)" in done.stdout
+    _assert_the_pipeline_is_no_superuser(local["owner"])
 
     for name in SERVICES:
         command = [localize(part) for part in services[name]["command"]]
@@ -168,6 +183,28 @@ def test_every_compose_service_command_starts_healthy_and_runs_a_dag_on_celery(s
     assert manual["state"] == "success"
     worker_log = cluster.process_log("airflow-worker", tail=200_000)
     assert "worldbank_indicators" in worker_log  # the tasks ran on the Celery worker
+    with psycopg.connect(_dsn(local["dw"])) as conn:  # loaded by the owner role, NOSUPERUSER
+        loaded = conn.execute(
+            "SELECT count(*), min(r.rolname) FROM dw.fact_indicator_value f "
+            "JOIN pg_class c ON c.relname = 'fact_indicator_value' JOIN pg_roles r ON r.oid = c.relowner"
+        ).fetchone()
+    assert loaded[0] > 0 and loaded[1] == sa.make_url(local["owner"]).username
+
+
+def _dsn(url: str) -> str:
+    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _assert_the_pipeline_is_no_superuser(owner_url: str) -> None:
+    """The role of the Airflow services' DIASPORA_WAREHOUSE_URL, as the deploy left it."""
+    with psycopg.connect(_dsn(owner_url), autocommit=True) as conn:
+        flags = conn.execute(
+            "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        assert flags == (False, False, False)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("COPY (SELECT 1) TO PROGRAM 'true'")
+        assert conn.execute("SELECT count(*) FROM etl.schema_migration").fetchone()[0] > 0
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client on PATH")

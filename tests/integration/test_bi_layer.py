@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from diaspora import pipeline
+from diaspora.errors import ConfigError
 from diaspora.warehouse.bi_catalog import data_dictionary, reporting_docs, undocumented
 from diaspora.warehouse.engine import get_engine
 from tests.support import ROOT, sample_url
@@ -94,3 +95,84 @@ def test_bi_role_reads_reporting_and_nothing_else(postgres_url, make_settings):
         with get_engine(postgres_url).begin() as conn:
             conn.exec_driver_sql(f"DROP OWNED BY {role}")
             conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+
+
+@pytest.mark.postgres
+def test_bi_role_gets_no_temp_tables_no_functions_and_bounded_queries(postgres_url, make_settings):
+    """What PUBLIC gives every role by default is taken back, and a runaway query is cancelled."""
+    role = f"diaspora_bi_test_{uuid.uuid4().hex[:6]}"
+    password = f"pw-{uuid.uuid4().hex}"
+    with get_engine(postgres_url).begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE OR REPLACE FUNCTION public.before_deploy() RETURNS int AS 'SELECT 1' LANGUAGE sql"
+        )
+    settings = make_settings(
+        warehouse_url=postgres_url,
+        bi_role=role,
+        bi_password=password,
+        bi_statement_timeout=1,
+        bi_connection_limit=3,
+    )
+    pipeline.prepare_warehouse(settings)
+    with get_engine(postgres_url).begin() as conn:  # created after the deploy, by the warehouse's user
+        conn.exec_driver_sql(
+            "CREATE OR REPLACE FUNCTION public.after_deploy() RETURNS int AS 'SELECT 2' LANGUAGE sql"
+        )
+        limit = conn.execute(
+            sa.text("SELECT rolconnlimit FROM pg_roles WHERE rolname = :r"), {"r": role}
+        ).scalar()
+    assert limit == 3
+    dsn = sa.make_url(postgres_url).set(drivername="postgresql", username=role, password=password)
+    try:
+        with psycopg.connect(dsn.render_as_string(hide_password=False), autocommit=True) as bi:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                bi.execute("CREATE TEMP TABLE scratch (a int)")
+            for function in ("before_deploy", "after_deploy"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    bi.execute(f"SELECT public.{function}()")
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                bi.execute("SELECT pg_sleep(5)")
+            assert bi.execute("SELECT count(*) FROM reporting.areas").fetchone()[0] > 0  # reading still works
+    finally:
+        with get_engine(postgres_url).begin() as conn:
+            conn.exec_driver_sql("DROP FUNCTION IF EXISTS public.before_deploy(), public.after_deploy()")
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+
+
+@pytest.mark.postgres
+def test_the_deploy_runs_the_pipeline_as_an_owner_that_is_no_superuser(postgres_url, make_settings):
+    """DIASPORA_WAREHOUSE_ADMIN_URL (the superuser) creates the owner role of DIASPORA_WAREHOUSE_URL;
+    the load then runs as that owner, which cannot reach the server's shell."""
+    owner, password = f"diaspora_owner_{uuid.uuid4().hex[:6]}", f"pw-{uuid.uuid4().hex}"
+    owner_url = (
+        sa.make_url(postgres_url).set(username=owner, password=password).render_as_string(hide_password=False)
+    )
+    settings = make_settings(
+        warehouse_url=owner_url,
+        warehouse_admin_url=postgres_url,
+        worldbank_base_url=sample_url("worldbank_indicators"),
+    )
+    try:
+        pipeline.prepare_warehouse(settings)
+        pipeline.prepare_warehouse(settings)  # every deploy runs it again
+        result = pipeline.run_source("worldbank_indicators", settings)
+        assert result["load"]["rows"] > 0
+        with get_engine(owner_url).connect() as conn:
+            flags = conn.exec_driver_sql(
+                "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+            ).one()
+            assert tuple(flags) == (False, False, False)
+            assert conn.exec_driver_sql("SELECT count(*) FROM reporting.remittances").scalar() > 0
+            with pytest.raises(
+                sa.exc.ProgrammingError, match="InsufficientPrivilege|permission denied|must be superuser"
+            ):
+                conn.exec_driver_sql("COPY (SELECT 1) TO PROGRAM 'true'")
+        same = make_settings(warehouse_url=postgres_url, warehouse_admin_url=postgres_url)
+        with pytest.raises(ConfigError, match="connects as the superuser"):
+            pipeline.prepare_warehouse(same)
+    finally:
+        get_engine(owner_url).dispose()
+        with get_engine(postgres_url).begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {owner}")
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {owner}")

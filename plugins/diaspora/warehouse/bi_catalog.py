@@ -14,7 +14,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 import yaml
 
-from diaspora.settings import SQL_DIR
+from diaspora.settings import SQL_DIR, Settings
 from diaspora.warehouse.engine import dialect
 
 DOCS_FILE = SQL_DIR / "reporting_docs.yml"
@@ -88,15 +88,37 @@ def data_dictionary() -> str:
     return "\n".join(lines)
 
 
-def grant_bi_role(conn: sa.Connection, role: str, password: str) -> None:
-    """PostgreSQL: a login role that may read ``reporting`` and nothing else."""
-    if not _IDENTIFIER.match(role):
-        raise ValueError(f"BI role name {role!r} must be a lower-case SQL identifier")
+def grant_bi_role(conn: sa.Connection, settings: Settings, owner: str | None = None) -> None:
+    """PostgreSQL: a login role that may read ``reporting`` and nothing else, within bounds: no
+    temporary tables (PUBLIC's TEMP on the database is revoked), no EXECUTE on the warehouse's
+    functions through PUBLIC, a statement timeout and a connection limit. ``owner`` (the
+    pipeline's role) keeps TEMP: pinned factsheets use temporary tables."""
+    role, password = settings.bi_role, settings.bi_password or ""
+    for name in (role, owner):
+        if name is not None and not _IDENTIFIER.match(name):
+            raise ValueError(f"role name {name!r} must be a lower-case SQL identifier")
     exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
     verb = "ALTER" if exists else "CREATE"
     quoted_password = _literal(password).replace("%", "%%")
-    conn.exec_driver_sql(f"{verb} ROLE {role} LOGIN PASSWORD {quoted_password}")
-    for schema in ("staging", "dw", "etl", "mart", "public"):
-        conn.exec_driver_sql(f"REVOKE ALL ON SCHEMA {schema} FROM {role}")
+    conn.exec_driver_sql(
+        f"{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
+        f"CONNECTION LIMIT {int(settings.bi_connection_limit)} PASSWORD {quoted_password}"
+    )
+    conn.exec_driver_sql(f"ALTER ROLE {role} SET statement_timeout = '{int(settings.bi_statement_timeout)}s'")
+    conn.exec_driver_sql(f"ALTER ROLE {role} SET idle_in_transaction_session_timeout = '300s'")
+    database = conn.exec_driver_sql("SELECT current_database()").scalar()
+    conn.exec_driver_sql(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
+    conn.exec_driver_sql(f'REVOKE ALL ON DATABASE "{database}" FROM {role}')
+    conn.exec_driver_sql(f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
+    if owner:
+        conn.exec_driver_sql(f'GRANT TEMPORARY ON DATABASE "{database}" TO {owner}')
+    for schema in ("staging", "dw", "etl", "mart", "reporting", "public"):
+        if schema != "reporting":
+            conn.exec_driver_sql(f"REVOKE ALL ON SCHEMA {schema} FROM {role}")
+        conn.exec_driver_sql(f"REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA {schema} FROM PUBLIC")
+    for grantor in {owner, conn.exec_driver_sql("SELECT current_user").scalar()} - {None}:
+        conn.exec_driver_sql(
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {grantor} REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"
+        )
     conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA reporting TO {role}")
     conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO {role}")
