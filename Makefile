@@ -57,8 +57,9 @@ deploy: airflow-db
 	@$(BIN)/diaspora migrate 2>> $(AIRFLOW_HOME)/deploy.log
 	@$(BIN)/diaspora pool 2>> $(AIRFLOW_HOME)/deploy.log
 
+# The demo's survey files are copied whole just before the run: no need to wait for them to settle.
 DEMO_ENV := DIASPORA_WORLDBANK_BASE_URL=$(SNAPSHOT_URL) DIASPORA_UNDESA_IMS_URL=$(IMS_SAMPLE_URL) \
-	DIASPORA_UNHCR_BASE_URL=$(UNHCR_SAMPLE_URL)
+	DIASPORA_UNHCR_BASE_URL=$(UNHCR_SAMPLE_URL) DIASPORA_SURVEY_SETTLE_SECONDS=0
 
 demo: deploy
 	@mkdir -p "$(DIASPORA_DATA_DIR)/surveys/inbox"

@@ -44,7 +44,7 @@ with DAG(dag_id="survey_files", schedule="*/15 * * * *", **dag_settings(__doc__,
         alerted = report_quarantined(results, get_current_context())
         return {
             status: sum(r["status"] == status for r in results)
-            for status in ("loaded", "duplicate", "quarantined")
+            for status in ("loaded", "duplicate", "quarantined", "waiting")
         } | {"alerted": alerted}
 
     files = pending_files()

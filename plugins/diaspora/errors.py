@@ -115,3 +115,7 @@ class WarehouseNotReady(DiasporaError):
     Migrations run once per deploy, never from DAG runs (two runs migrating one DuckDB file at
     once collide); a task that finds the warehouse behind fails at once, saying what to run.
     """
+
+
+class InboxError(DiasporaError):
+    """The file system failed around a survey file (a move after its publish): retry, the file is fine."""

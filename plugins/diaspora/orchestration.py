@@ -26,6 +26,8 @@ def default_args() -> dict:
         "retry_delay": timedelta(seconds=float(os.environ.get("DIASPORA_TASK_RETRY_DELAY_SECONDS", "120"))),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
+        # No task holds a worker (or DuckDB's one pool slot) forever: a hung or runaway task fails.
+        "execution_timeout": timedelta(minutes=float(os.environ.get("DIASPORA_TASK_TIMEOUT_MINUTES", "120"))),
         "on_failure_callback": on_task_failure,
         "on_retry_callback": on_task_retry,
     }

@@ -94,6 +94,29 @@ class Settings(BaseSettings):
     survey_salt: str | None = Field(
         default=None, description="Secret salt for hashing personal survey columns (never commit it)."
     )
+    survey_max_bytes: int = Field(
+        default=512 * 1024**2, ge=1, description="Largest survey file taken (bytes)."
+    )
+    survey_max_uncompressed_bytes: int = Field(
+        default=1024**3, ge=1, description="Largest uncompressed content of an XLSX survey file (bytes)."
+    )
+    survey_max_expansion: float = Field(
+        default=100.0, gt=1, description="Largest uncompressed/compressed ratio of an XLSX file (zip bombs)."
+    )
+    survey_max_columns: int = Field(default=2000, ge=1, description="Most columns a survey file may have.")
+    survey_max_rows: int = Field(
+        default=2_000_000, ge=1, description="Most data rows a survey file may have."
+    )
+    survey_settle_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="A file in the inbox is taken once it has not changed (size, mtime) for this long.",
+    )
+    survey_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Attempts at a file that end with its worker gone (killed, timed out) before quarantine.",
+    )
     alert_webhook_url: str | None = Field(
         default=None,
         description="Generic JSON webhook (Teams, PagerDuty, Opsgenie relays…) that receives every alert.",

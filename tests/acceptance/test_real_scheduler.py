@@ -8,6 +8,7 @@ open the file), once with PostgreSQL (several at once)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 import uuid
@@ -66,7 +67,8 @@ def cluster(request, tmp_path, postgres_database):
     inbox.mkdir(parents=True)
     for sample in (SAMPLES / "surveys").glob("tj_lms_2024_*"):
         if sample.suffix in (".csv", ".sav", ".dta"):
-            shutil.copy(sample, inbox)  # SYNTHETIC survey files, a broken one among them
+            copied = shutil.copy(sample, inbox)  # SYNTHETIC survey files, a broken one among them
+            os.utime(copied, (time.time() - 600, time.time() - 600))  # complete: dropped ten minutes ago
     home = tmp_path / "airflow"
     env = airflow_env(
         home,

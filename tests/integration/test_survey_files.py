@@ -57,6 +57,11 @@ def frame() -> pd.DataFrame:
 
 @pytest.fixture
 def survey_settings(make_settings, warehouse_url, tmp_path):
+    return build_survey_settings(make_settings, warehouse_url, tmp_path)
+
+
+def build_survey_settings(make_settings, warehouse_url: str, tmp_path):  # noqa: ANN001, ANN201
+    """The test survey's definition and suite, a migrated warehouse and an empty inbox."""
     definitions = tmp_path / "definitions"
     definitions.mkdir()
     (definitions / "tj_lms_test.yml").write_text(DEFINITION)
@@ -69,6 +74,7 @@ def survey_settings(make_settings, warehouse_url, tmp_path):
         survey_definitions_dir=definitions,
         expectations_dir=expectations,
         survey_salt="test-salt",
+        survey_settle_seconds=0,  # files written whole by the test; arrival is tested on its own
     )
     pipeline.migrate(get_engine(warehouse_url))
     settings.survey_inbox_dir.mkdir(parents=True)

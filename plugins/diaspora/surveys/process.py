@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from diaspora.errors import ConfigError, LoadCountMismatch, WarehouseError
+from diaspora.errors import ConfigError, InboxError, LoadCountMismatch, WarehouseError
 from diaspora.settings import Settings
 from diaspora.surveys.definitions import SurveyDefinition, definition_for, load_definitions
 from diaspora.surveys.inbox import Inbox, file_sha256
@@ -30,10 +30,20 @@ log = logging.getLogger(__name__)
 
 
 def process_file(path: Path, settings: Settings) -> dict:
-    """Load ``path`` or quarantine it; returns what happened. Raises only when the configuration
-    or the warehouse fails (the file then stays in the inbox), never for what is in a file."""
-    path = Path(path)
+    """Load ``path`` or quarantine it; returns what happened. Raises only when the configuration,
+    the warehouse or the file system fails (the file then stays in the inbox), or for a path that
+    is not the inbox's own (a link, a file elsewhere); never for what is in a file."""
     inbox = Inbox(settings.survey_inbox_dir)
+    path = inbox.own(Path(path))
+    if not inbox.settled(path, settings.survey_settle_seconds):
+        return {"file": path.name, "status": "waiting", "reason": "still changing: taken once it settles"}
+    tries = inbox.attempt(path)
+    if tries > settings.survey_max_attempts:
+        reasons = [
+            f"{settings.survey_max_attempts} earlier attempts ended with the worker gone (killed, out of "
+            "memory or timed out) before the file could be read or refused: it is set aside"
+        ]
+        return _quarantined(inbox, path, reasons, None)
     definition = None
     try:
         definition = _definition_of(path, settings)
@@ -41,28 +51,76 @@ def process_file(path: Path, settings: Settings) -> dict:
         sha256 = file_sha256(path)
         file_id = published_file_id(engine, sha256)
         if file_id is not None:
-            target = inbox.archive(path)
-            return {"file": path.name, "status": "duplicate", "file_id": file_id, "archived": str(target)}
+            return {
+                "file": path.name,
+                "status": "duplicate",
+                "file_id": file_id,
+                **_archived(inbox, path, file_id),
+            }
         loaded = _load_file(engine, definition, path, sha256, settings)
-        target = inbox.archive(path)
-        return {"file": path.name, "status": "loaded", **loaded, "archived": str(target)}
+        return {"file": path.name, "status": "loaded", **loaded, **_archived(inbox, path, loaded["file_id"])}
     except IntakeError as exc:
         reasons = exc.reasons
-    except (ConfigError, LoadCountMismatch):
-        raise  # the deployment or the loader failed, not the file: it stays in the inbox
-    except sa.exc.OperationalError as exc:
-        # The warehouse failed (unreachable, out of memory, locked), not the file: the task fails,
-        # its retry or the next run tries again, and the file waits in the inbox.
-        raise WarehouseError(
-            f"the warehouse failed while loading {path.name}, which stays in the inbox: "
-            f"{str(exc.orig or exc).splitlines()[0][:300]}"
-        ) from exc
+    except (ConfigError, LoadCountMismatch, InboxError):
+        if path.exists():
+            inbox.forget_attempts(path)
+        raise  # the deployment, the loader or the file system failed, not the file: it stays in the inbox
     except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
+        if _infrastructure_failure(exc):
+            # The warehouse or the disk failed (unreachable, out of memory, locked, full), not the
+            # file: the task fails, its retry or the next run tries again, the file waits in the inbox.
+            inbox.forget_attempts(path)
+            raise WarehouseError(
+                f"the warehouse or the file system failed while loading {path.name}, which stays in the "
+                f"inbox: {type(exc).__name__}: {str(getattr(exc, 'orig', None) or exc).splitlines()[0][:300]}"
+            ) from exc
         log.exception("Unexpected error on survey file %s", path.name)
         reasons = [f"unexpected error: {type(exc).__name__}: {str(exc)[:300]}"]
-    target = inbox.quarantine(path, reasons, definition.survey_id if definition else None)
+    return _quarantined(inbox, path, reasons, definition.survey_id if definition else None)
+
+
+def _quarantined(inbox: Inbox, path: Path, reasons: list[str], survey_id: str | None) -> dict:
+    inbox.forget_attempts(path)
+    target = inbox.quarantine(path, reasons, survey_id)
     log.warning("Survey file %s quarantined: %s", path.name, "; ".join(reasons))
     return {"file": path.name, "status": "quarantined", "reasons": reasons, "quarantined": str(target)}
+
+
+def _archived(inbox: Inbox, path: Path, file_id: int) -> dict:
+    """Move a published file to the archive; a failed move is the disk's fault, not the file's."""
+    inbox.forget_attempts(path)
+    try:
+        return {"archived": str(inbox.archive(path))}
+    except OSError as exc:
+        raise InboxError(
+            f"{path.name} is published (file_id {file_id}) but could not be moved to the archive: {exc}. "
+            "It stays in the inbox; the next run finds it published and archives it."
+        ) from exc
+
+
+# What the file cannot cause: the connection, the server, the disk. A value the warehouse refuses
+# (DataError, IntegrityError, a conversion) is the file's; anything else from a driver is not.
+_FILE_FAULTS = ("DataError", "IntegrityError", "ConversionException", "ConstraintException")
+_INFRASTRUCTURE = (
+    "DBAPIError",
+    "OperationalError",
+    "InterfaceError",
+    "InternalError",
+    "IOException",
+    "OutOfMemoryException",
+    "ConnectionException",
+    "TransactionException",
+    "FatalException",
+)
+
+
+def _infrastructure_failure(exc: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & set(_FILE_FAULTS):
+        return False
+    return (
+        isinstance(exc, OSError) or isinstance(exc, sa.exc.DBAPIError) or bool(names & set(_INFRASTRUCTURE))
+    )
 
 
 def _definition_of(path: Path, settings: Settings) -> SurveyDefinition:
@@ -100,7 +158,7 @@ def pending_files(settings: Settings) -> list[str]:
     """Files waiting in the inbox (paths as text, for task mapping), after dropping what an
     interrupted earlier load left in staging."""
     drop_stale_staging(get_engine(settings.warehouse_url))
-    return [str(p) for p in Inbox(settings.survey_inbox_dir).pending()]
+    return [str(p) for p in Inbox(settings.survey_inbox_dir).pending(settings.survey_settle_seconds)]
 
 
 def report_quarantined(results: list[dict], context: dict | None = None) -> list[str]:

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from diaspora.settings import Settings
 from diaspora.surveys.answers import RESPONSE_COLUMNS, labels_json, protected_responses
 from diaspora.surveys.definitions import SurveyDefinition
-from diaspora.surveys.readers import IntakeError, open_survey_file
+from diaspora.surveys.readers import IntakeError, IntakeLimits, open_survey_file
 from diaspora.surveys.reasons import MAX_REASONS, check_chunk, file_row
 from diaspora.warehouse.load import bulk_insert, create_table_like
 
@@ -57,7 +57,9 @@ def stage_chunks(
     Once a chunk fails, later chunks are still checked (every reason is reported) but no longer
     staged; reading stops after :data:`MAX_REASONS` reasons.
     """
-    file_format, chunks = open_survey_file(path, definition.format)
+    file_format, chunks = open_survey_file(
+        path, definition.format, limits=IntakeLimits.from_settings(settings)
+    )
     suite = settings.expectations_dir / f"survey_{definition.survey_id}.json"
     reasons: list[str] = []
     value_labels: dict[str, dict] = {}
