@@ -13,9 +13,13 @@ Only the standard library is imported at module level: DAG files import this mod
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("diaspora.alerts")
@@ -49,7 +53,8 @@ class Alert:
     data_docs_url: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The alert as JSON for a webhook: every text field capped (a huge cell stays out)."""
+        return {k: capped(v, MAX_WHAT) if isinstance(v, str) else v for k, v in asdict(self).items()}
 
     def as_text(self) -> str:
         lines = [
@@ -72,7 +77,7 @@ class Alert:
             lines.append(f"Task log: {self.log_url}")
         if self.data_docs_url:
             lines.append(f"Data Docs: {self.data_docs_url}")
-        return "\n".join(lines)
+        return capped("\n".join(lines), MAX_ALERT_TEXT)
 
 
 def _describe_expectation(item: dict) -> str:
@@ -242,6 +247,33 @@ def alert_from_context(context: dict, settings: Any) -> Alert:
 
 
 MAX_WHAT = 1500  # characters of an error's text in an alert (Slack refuses long messages)
+MAX_ALERT_TEXT = 3500  # characters of a whole alert: Slack shows (and accepts) a message this long
+
+
+def capped(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out and where it is."""
+    if len(text) <= limit:
+        return text
+    note = f"\n… {len(text) - limit + 80:,} more characters: see the task log"
+    return text[: limit - 80] + note
+
+
+def slack_escaped(text: str) -> str:
+    """Slack's own escaping: '<!channel>', '<@U…>' and '<url|text>' in a file become plain text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def redacted_reason(reason: str) -> str:
+    """A quarantine reason as an alert may carry it: column, count and file rows, never the values
+    found in the file (those stay in the quarantine report beside the file)."""
+    if reason.startswith("unexpected error: "):  # an exception's text may quote the file
+        kind = reason.removeprefix("unexpected error: ").split(":", 1)[0]
+        return f"unexpected error: {kind} (details in the quarantine report)"
+    if ", e.g. " not in reason:
+        return capped(reason, 300)
+    head = reason.split(", e.g. ", 1)[0]
+    rows = re.findall(r"at rows \[[^\]]*\]", reason)
+    return capped(head + (" " + "; ".join(rows) if rows else "") + " (values in the quarantine report)", 300)
 
 
 def _parse_failed(cause: BaseException, ti: Any, base: dict) -> Alert:
@@ -276,8 +308,10 @@ def _parse_failed(cause: BaseException, ti: Any, base: dict) -> Alert:
 
 
 def send(alert: Alert, settings: Any, context: dict | None = None) -> list[str]:
-    """Deliver to every configured target; return the targets reached. Never raises."""
-    reached = []
+    """Deliver to every configured target, each tried :data:`DELIVERY_ATTEMPTS` times; return the
+    targets reached. Never raises; an alert no target took is appended to
+    ``<data_dir>/alerts/undelivered.jsonl`` (and logged whole), never silently lost."""
+    reached, failed = [], []
     SENT.append(alert)
     log.warning("%s\n%s", ALERT_MARK, alert.as_text())
     targets = {
@@ -288,22 +322,57 @@ def send(alert: Alert, settings: Any, context: dict | None = None) -> list[str]:
     for name, deliver in targets.items():
         if not deliver:
             continue
-        try:
-            deliver()
+        if _delivered(name, deliver):
             reached.append(name)
-        except Exception as exc:  # noqa: BLE001 - one broken target must not stop the others
-            log.error("%s: could not deliver the alert to %s: %s", ALERT_MARK, name, type(exc).__name__)
+        else:
+            failed.append(name)
+    if failed:
+        _keep_undelivered(alert, failed, settings)
     if not reached:
         log.warning("%s: no alert target configured or reachable; the alert above is the record.", ALERT_MARK)
     return reached
 
 
+DELIVERY_ATTEMPTS = 3
+
+
+def _delivered(name: str, deliver: Any) -> bool:
+    for attempt in range(1, DELIVERY_ATTEMPTS + 1):
+        try:
+            deliver()
+            return True
+        except Exception as exc:  # noqa: BLE001 - one broken target must not stop the others
+            log.error(
+                "%s: could not deliver the alert to %s (attempt %d of %d): %s",
+                ALERT_MARK,
+                name,
+                attempt,
+                DELIVERY_ATTEMPTS,
+                type(exc).__name__,
+            )
+            if attempt < DELIVERY_ATTEMPTS:
+                time.sleep(0.5 * 2 ** (attempt - 1))
+    return False
+
+
+def _keep_undelivered(alert: Alert, targets: list[str], settings: Any) -> None:
+    """The alert a target refused, as one JSON line an operator (or a later run) can replay."""
+    try:
+        folder = Path(settings.data_dir) / "alerts"
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "undelivered.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"targets": targets, **alert.as_dict()}, default=str) + "\n")
+        log.error("%s: kept for %s in %s", ALERT_MARK, ", ".join(targets), folder / "undelivered.jsonl")
+    except OSError as exc:
+        log.error("%s: could not keep the undelivered alert either: %s", ALERT_MARK, exc)
+
+
 def _send_slack(alert: Alert, settings: Any, context: dict | None) -> None:
     from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 
-    SlackWebhookNotifier(slack_webhook_conn_id=settings.alert_slack_conn_id, text=alert.as_text()).notify(
-        context or {}
-    )
+    SlackWebhookNotifier(
+        slack_webhook_conn_id=settings.alert_slack_conn_id, text=slack_escaped(alert.as_text())
+    ).notify(context or {})
 
 
 def _send_email(alert: Alert, settings: Any, context: dict | None) -> None:

@@ -8,6 +8,7 @@ import json
 import socket
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -278,7 +279,7 @@ def test_a_quarantine_alert_names_each_file_and_its_reasons(alert_targets, make_
     assert set(send(alert, settings)) == {"slack", "email", "webhook"}
     body = json.loads(received["webhook"][-1])
     assert body["quarantined"][0]["path"] == "quarantine/household_2024.csv"
-    slack_text = json.loads(received["slack"][-1])["text"]
+    slack_text = html.unescape(json.loads(received["slack"][-1])["text"])  # Slack shows &lt; as <
     assert "quarantined quarantine/household_2024.csv: column 'weight' has 3 values <= 0" in slack_text
     assert "respondent id not unique" in html.unescape(box.messages[-1].get_body().get_content())
 
@@ -330,3 +331,85 @@ def test_an_alert_for_a_200_code_value_set_stays_short(tmp_path, make_settings):
         assert "and 180 more" in shown and "K000" not in shown  # the top 20 of 200, never the set
     first_value = text.index("'U007' × 10")
     assert first_value < text.index("'U000' × 1")  # most frequent first
+
+
+# --- what a hostile or broken file cannot do to an alert ------------------------------------------
+
+
+def test_slack_markup_in_an_answer_never_reaches_an_alert(alert_targets, make_settings, tmp_path):
+    """SYNTHETIC survey file whose answer is Slack markup: the alert names the column, the count
+    and the row; the value stays in the quarantine report beside the file."""
+    from diaspora.surveys.process import process_file, report_quarantined
+    from tests.integration.test_survey_files import build_survey_settings, frame
+
+    received, box, alert_settings = alert_targets
+    settings = build_survey_settings(make_settings, f"duckdb:///{tmp_path / 'w.duckdb'}", tmp_path)
+    settings = make_settings(**alert_settings)
+    hostile = "<!channel> <https://evil.example/login|Re-enter your password>"
+    path = settings.survey_inbox_dir / "tj_lms_2024.csv"
+    frame().assign(region=["1", hostile, "3"]).to_csv(path, index=False)
+
+    result = process_file(path, settings)
+    assert result["status"] == "quarantined"
+    assert set(report_quarantined([result])) == {"slack", "email", "webhook"}
+
+    slack_text = json.loads(received["slack"][-1])["text"]
+    webhook = received["webhook"][-1]
+    email_body = box.messages[-1].get_body().get_content()
+    for text in (slack_text, webhook, html.unescape(email_body)):
+        assert "evil.example" not in text and "<!channel>" not in text and "Re-enter" not in text
+    assert "on region: 1 unexpected at rows [3] (values in the quarantine report)" in slack_text
+    report = json.loads(Path(result["quarantined"] + ".error.json").read_text())
+    assert any(hostile in reason for reason in report["reasons"])  # the producer can still fix it
+
+
+def test_slack_markup_in_any_alert_text_is_escaped(alert_targets, make_settings):
+    from diaspora.alerts import Alert, send
+
+    received, _, alert_settings = alert_targets
+    settings = make_settings(**alert_settings)
+    alert = Alert(kind="failure", severity="error", title="x: failed", what="column '<!here>' & <@U123>")
+
+    assert "slack" in send(alert, settings)
+    text = json.loads(received["slack"][-1])["text"]
+    assert "&lt;!here&gt;" in text and "&amp; &lt;@U123&gt;" in text and "<!here>" not in text
+
+
+def test_a_huge_cell_makes_an_alert_slack_still_takes(alert_targets, make_settings):
+    from diaspora.alerts import MAX_ALERT_TEXT, Alert, send
+
+    received, _, alert_settings = alert_targets
+    settings = make_settings(**alert_settings)
+    alert = Alert(
+        kind="quarantine",
+        severity="error",
+        title="survey_files: 1 file(s) quarantined",
+        what="survey files failed their checks",
+        quarantined=[{"path": "quarantine/tj_lms.csv", "reasons": ["x" * 200_000]}],
+    )
+
+    assert set(send(alert, settings)) == {"slack", "email", "webhook"}
+    text = json.loads(received["slack"][-1])["text"]
+    assert len(text) <= MAX_ALERT_TEXT and "more characters: see the task log" in text
+
+
+def test_a_refused_delivery_is_retried_then_kept(httpserver, make_settings):
+    from diaspora.alerts import Alert, send
+
+    httpserver.expect_ordered_request("/flaky", method="POST").respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request("/flaky", method="POST").respond_with_data("ok")
+    settings = make_settings(alert_webhook_url=httpserver.url_for("/flaky"), http_max_retries=0)
+    alert = Alert(kind="failure", severity="error", title="x: task failed", what="synthetic")
+
+    assert send(alert, settings) == ["webhook"]  # the second attempt got through
+    assert not (settings.data_dir / "alerts" / "undelivered.jsonl").exists()
+
+    httpserver.expect_request("/down", method="POST").respond_with_data("no", status=500)
+    settings = make_settings(alert_webhook_url=httpserver.url_for("/down"))
+    assert send(alert, settings) == []
+    kept = [
+        json.loads(line)
+        for line in (settings.data_dir / "alerts" / "undelivered.jsonl").read_text().splitlines()
+    ]
+    assert kept[-1]["targets"] == ["webhook"] and kept[-1]["title"] == "x: task failed"
+    assert sum(1 for request, _ in httpserver.log if request.path == "/down") == 3

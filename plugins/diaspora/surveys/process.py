@@ -161,9 +161,12 @@ def pending_files(settings: Settings) -> list[str]:
     return [str(p) for p in Inbox(settings.survey_inbox_dir).pending(settings.survey_settle_seconds)]
 
 
+MAX_ALERT_FILES, MAX_ALERT_REASONS = 20, 10  # an alert stays readable; the reports hold the rest
+
+
 def report_quarantined(results: list[dict], context: dict | None = None) -> list[str]:
     """One alert for the quarantined files of a run (each with its path and reasons)."""
-    from diaspora.alerts import Alert, send
+    from diaspora.alerts import Alert, redacted_reason, send
     from diaspora.settings import get_settings
 
     quarantined = [r for r in results if r and r.get("status") == "quarantined"]
@@ -181,6 +184,18 @@ def report_quarantined(results: list[dict], context: dict | None = None) -> list
         source="survey_files",
         release=", ".join(r["file"] for r in quarantined),
         held_back="nothing from these files was loaded; the other files were processed",
-        quarantined=[{"path": r["quarantined"], "reasons": r["reasons"]} for r in quarantined],
+        # Counts, columns and rows only: the values found in a file stay in its quarantine report.
+        quarantined=[
+            {
+                "path": r["quarantined"],
+                "reasons": [redacted_reason(reason) for reason in r["reasons"][:MAX_ALERT_REASONS]]
+                + (
+                    [f"and {len(r['reasons']) - MAX_ALERT_REASONS} more in the report"]
+                    if len(r["reasons"]) > MAX_ALERT_REASONS
+                    else []
+                ),
+            }
+            for r in quarantined[:MAX_ALERT_FILES]
+        ],
     )
     return send(alert, get_settings(), context)
