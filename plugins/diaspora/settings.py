@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     survey_salt: str | None = Field(
         default=None, description="Secret salt for hashing personal survey columns (never commit it)."
     )
+    survey_min_cell: int = Field(
+        default=10,
+        ge=1,
+        description="Fewest answers behind a published survey estimate; smaller cells are suppressed.",
+    )
     survey_max_bytes: int = Field(
         default=512 * 1024**2, ge=1, description="Largest survey file taken (bytes)."
     )

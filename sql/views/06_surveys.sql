@@ -64,13 +64,25 @@ means AS (
     WHERE a.type = 'numeric'
     GROUP BY a.survey_id, a.question_code, a.breakdown_question, a.breakdown_category, b.weighted_mean,
         b.sum_w, b.sum_w2
+),
+estimates AS (
+    SELECT survey_id, question_code, category_code, 'share_pct' AS estimate_type, 100 * p AS estimate,
+        100 * sqrt(p * (1 - p) / n_eff) AS standard_error, unweighted_n, n_eff AS effective_n,
+        breakdown_question, breakdown_category
+    FROM shares
+    UNION ALL
+    SELECT survey_id, question_code, CAST(NULL AS TEXT) AS category_code, 'mean' AS estimate_type,
+        weighted_mean AS estimate, sqrt(weighted_variance / n_eff) AS standard_error, unweighted_n,
+        n_eff AS effective_n, breakdown_question, breakdown_category
+    FROM means
 )
-SELECT survey_id, question_code, category_code, 'share_pct' AS estimate_type, 100 * p AS estimate,
-    100 * sqrt(p * (1 - p) / n_eff) AS standard_error, unweighted_n, n_eff AS effective_n,
-    breakdown_question, breakdown_category
-FROM shares
-UNION ALL
-SELECT survey_id, question_code, CAST(NULL AS TEXT) AS category_code, 'mean' AS estimate_type,
-    weighted_mean AS estimate, sqrt(weighted_variance / n_eff) AS standard_error, unweighted_n,
-    n_eff AS effective_n, breakdown_question, breakdown_category
-FROM means;
+-- A cell of fewer than {survey_min_cell} answers (DIASPORA_SURVEY_MIN_CELL, baked in by `diaspora
+-- migrate`) can reveal what a few respondents answered: its figures are suppressed.
+SELECT survey_id, question_code, category_code, estimate_type,
+    CASE WHEN unweighted_n < {survey_min_cell} THEN NULL ELSE estimate END AS estimate,
+    CASE WHEN unweighted_n < {survey_min_cell} THEN NULL ELSE standard_error END AS standard_error,
+    unweighted_n,
+    CASE WHEN unweighted_n < {survey_min_cell} THEN NULL ELSE effective_n END AS effective_n,
+    breakdown_question, breakdown_category,
+    unweighted_n < {survey_min_cell} AS suppressed
+FROM estimates;

@@ -10,12 +10,14 @@ import sys
 import time
 import zipfile
 
+import pandas as pd
 import pytest
 
+from diaspora import pipeline
 from diaspora.errors import InboxError, WarehouseError
 from diaspora.surveys.inbox import Inbox, InboxRefused
 from diaspora.surveys.process import pending_files, process_file
-from diaspora.warehouse.engine import dispose_all
+from diaspora.warehouse.engine import dispose_all, get_engine
 from tests.integration.test_survey_files import build_survey_settings, frame
 from tests.support.sql import rows
 
@@ -174,3 +176,40 @@ def test_a_driver_error_mid_publish_leaves_the_file_in_the_inbox(survey_settings
     assert rows(survey_settings.warehouse_url, "SELECT count(*) FROM etl.survey_file") == [(0,)]
     monkeypatch.setattr(process, "publish", real_publish)
     assert process_file(path, survey_settings)["status"] == "loaded"  # the retry loads it
+
+
+def test_survey_cells_below_the_minimum_count_are_suppressed(make_settings, survey_settings):
+    """SYNTHETIC 12-respondent file: 11 say a member works abroad, 1 says none; that one answer's
+    cell (and every regional breakdown with fewer than 10 answers) shows no figure."""
+    settings = make_settings(survey_min_cell=10)
+    pipeline.migrate(get_engine(settings.warehouse_url))  # the deploy bakes the minimum into the view
+    path = settings.survey_inbox_dir / "tj_lms_2024.csv"
+    twelve = pd.DataFrame(
+        {
+            "hh_id": range(1, 13),
+            "region": [1] * 12,
+            "abroad": [1] * 11 + [0],
+            "remit_usd": [500.0] * 12,
+            "weight": [1.0] * 12,
+            "name": ["SYNTHETIC"] * 12,
+            "phone": [f"+992 90 000 00{i:02d}" for i in range(12)],
+        }
+    )
+    twelve.to_csv(path, index=False)
+    assert process_file(path, settings)["status"] == "loaded"
+
+    overall = {
+        category: (estimate, suppressed)
+        for category, estimate, suppressed in rows(
+            settings.warehouse_url,
+            "SELECT category_code, estimate, suppressed FROM reporting.survey_estimates"
+            " WHERE question_code = 'abroad' AND breakdown_question IS NULL",
+        )
+    }
+    assert overall["1"][1] is False and overall["1"][0] == pytest.approx(100 * 11 / 12)
+    assert overall["0"] == (None, True)
+    small = rows(
+        settings.warehouse_url,
+        "SELECT count(*) FROM reporting.survey_estimates WHERE unweighted_n < 10 AND estimate IS NOT NULL",
+    )
+    assert small == [(0,)]

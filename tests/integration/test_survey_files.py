@@ -75,6 +75,7 @@ def build_survey_settings(make_settings, warehouse_url: str, tmp_path):  # noqa:
         expectations_dir=expectations,
         survey_salt="test-salt",
         survey_settle_seconds=0,  # files written whole by the test; arrival is tested on its own
+        survey_min_cell=1,  # three-respondent files: the estimates' arithmetic is under test here
     )
     pipeline.migrate(get_engine(warehouse_url))
     settings.survey_inbox_dir.mkdir(parents=True)
@@ -361,8 +362,12 @@ def test_a_failing_warehouse_leaves_the_file_in_the_inbox(survey_settings, make_
     assert not (inbox.parent / "quarantine").exists()
 
 
-def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(warehouse_url, tmp_path, monkeypatch):
+def test_upgrading_a_warehouse_from_before_0006_keeps_its_answers(
+    warehouse_url, tmp_path, monkeypatch, make_settings
+):
     import shutil
+
+    make_settings(survey_min_cell=1)  # two answers per cell: the arithmetic is under test
 
     from diaspora.warehouse import schema
 

@@ -89,7 +89,14 @@ def _apply_migrations(conn: sa.Connection) -> list[str]:
 
 
 def _apply_views(conn: sa.Connection) -> None:
-    """Recreate every view of ``sql/views``: views hold no data, so they follow the code."""
+    """Recreate every view of ``sql/views``: views hold no data, so they follow the code (and the
+    deploy's settings a view bakes in: ``{survey_min_cell}``)."""
+    from diaspora.settings import get_settings
+
+    baked = {"{survey_min_cell}": str(int(get_settings().survey_min_cell))}
     for path in sorted((SQL_DIR / "views").glob("*.sql")):
-        for statement in split_statements(path.read_text()):
+        text = path.read_text()
+        for placeholder, value in baked.items():
+            text = text.replace(placeholder, value)
+        for statement in split_statements(text):
             conn.exec_driver_sql(statement)
