@@ -15,7 +15,8 @@ import base64
 import binascii
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -129,32 +130,36 @@ def provision_owner(admin_url: str, warehouse_url: str) -> str:
         )
     if not password:
         raise ConfigError("DIASPORA_WAREHOUSE_URL has no password for the pipeline's owner role")
+    with admin_connection(admin_url) as conn:
+        superuser = conn.exec_driver_sql(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).scalar()
+        if not superuser:
+            raise ConfigError("DIASPORA_WAREHOUSE_ADMIN_URL must connect as a superuser (it creates roles)")
+        database = conn.exec_driver_sql("SELECT current_database()").scalar()
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": owner}).first()
+        quoted = "'" + password.replace("'", "''") + "'"
+        conn.exec_driver_sql(
+            f"{'ALTER' if exists else 'CREATE'} ROLE {owner} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+            f"NOREPLICATION NOBYPASSRLS PASSWORD {quoted.replace('%', '%%')}"
+        )
+        conn.exec_driver_sql(f'GRANT CONNECT, CREATE, TEMPORARY ON DATABASE "{database}" TO {owner}')
+        for (schema,) in conn.exec_driver_sql(
+            "SELECT nspname FROM pg_namespace WHERE nspname IN ('staging', 'dw', 'etl', 'mart', 'reporting')"
+        ):
+            _hand_over(conn, schema, owner)
+    return owner
+
+
+@contextmanager
+def admin_connection(admin_url: str) -> Iterator[sa.Connection]:
+    """One transaction as the deploy's superuser, its connection closed after (never pooled)."""
     engine = sa.create_engine(admin_url, poolclass=sa.NullPool)
     try:
         with engine.begin() as conn:
-            superuser = conn.exec_driver_sql(
-                "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
-            ).scalar()
-            if not superuser:
-                raise ConfigError(
-                    "DIASPORA_WAREHOUSE_ADMIN_URL must connect as a superuser (it creates roles)"
-                )
-            database = conn.exec_driver_sql("SELECT current_database()").scalar()
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": owner}).first()
-            quoted = "'" + password.replace("'", "''") + "'"
-            conn.exec_driver_sql(
-                f"{'ALTER' if exists else 'CREATE'} ROLE {owner} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                f"NOREPLICATION NOBYPASSRLS PASSWORD {quoted.replace('%', '%%')}"
-            )
-            conn.exec_driver_sql(f'GRANT CONNECT, CREATE, TEMPORARY ON DATABASE "{database}" TO {owner}')
-            for (schema,) in conn.exec_driver_sql(
-                "SELECT nspname FROM pg_namespace WHERE nspname IN "
-                "('staging', 'dw', 'etl', 'mart', 'reporting')"
-            ):
-                _hand_over(conn, schema, owner)
+            yield conn
     finally:
         engine.dispose()
-    return owner
 
 
 def _hand_over(conn: sa.Connection, schema: str, owner: str) -> None:

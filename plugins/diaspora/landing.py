@@ -36,6 +36,15 @@ def sha256_bytes(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB blocks (a landed workbook or a survey file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 @dataclass
 class LandedFile:
     name: str
@@ -171,7 +180,7 @@ def _verify_file(folder: Path, landed: LandedFile) -> None:
     if any(p.is_symlink() for p in [path, *path.parents] if p.is_relative_to(folder)):
         raise LandingRefused(f"{path} is a link: a landed file is read only as it was written")
     try:
-        size, digest = path.stat().st_size, _sha256_file(path)
+        size, digest = path.stat().st_size, file_sha256(path)
     except FileNotFoundError as exc:
         raise LandingRefused(f"{path}: listed in the landing's manifest but missing") from exc
     if size != landed.size or digest != landed.sha256:
@@ -179,11 +188,3 @@ def _verify_file(folder: Path, landed: LandedFile) -> None:
             f"{path}: sha256 {digest} ({size:,} bytes) differs from the manifest's {landed.sha256} "
             f"({landed.size:,} bytes): the landed file was changed after it was fetched; nothing is read"
         )
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

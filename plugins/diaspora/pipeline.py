@@ -116,17 +116,14 @@ def _grant_bi_role(settings: Settings, engine) -> None:  # noqa: ANN001 - a SQLA
     revoking PUBLIC's rights on the database need it), else by the warehouse's own user."""
     import sqlalchemy as sa
 
+    from diaspora.deploy import admin_connection
+
     owner = sa.make_url(settings.warehouse_url).username
-    if not settings.warehouse_admin_url:
-        with engine.begin() as conn:
-            grant_bi_role(conn, settings, owner)
-        return
-    admin = sa.create_engine(settings.warehouse_admin_url, poolclass=sa.NullPool)
-    try:
-        with admin.begin() as conn:
-            grant_bi_role(conn, settings, owner)
-    finally:
-        admin.dispose()
+    granting = (
+        admin_connection(settings.warehouse_admin_url) if settings.warehouse_admin_url else engine.begin()
+    )
+    with granting as conn:
+        grant_bi_role(conn, settings, owner)
 
 
 def check_warehouse(settings: Settings | None = None) -> dict:

@@ -22,20 +22,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from diaspora.errors import DiasporaError
+from diaspora.landing import file_sha256
 
 log = logging.getLogger(__name__)
 
 
 class InboxRefused(DiasporaError):
     """A path that is not a regular file of the inbox (a link, or elsewhere): never read or moved."""
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Inbox:

@@ -100,27 +100,26 @@ def _archived(inbox: Inbox, path: Path, file_id: int) -> dict:
 
 # What the file cannot cause: the connection, the server, the disk. A value the warehouse refuses
 # (DataError, IntegrityError, a conversion) is the file's; anything else from a driver is not.
-_FILE_FAULTS = ("DataError", "IntegrityError", "ConversionException", "ConstraintException")
-_INFRASTRUCTURE = (
-    "DBAPIError",
-    "OperationalError",
-    "InterfaceError",
-    "InternalError",
-    "IOException",
-    "OutOfMemoryException",
-    "ConnectionException",
-    "TransactionException",
-    "FatalException",
+_FILE_FAULTS = frozenset({"DataError", "IntegrityError", "ConversionException", "ConstraintException"})
+_INFRASTRUCTURE = frozenset(  # raw driver errors (psycopg, DuckDB) that SQLAlchemy did not wrap
+    {
+        "OperationalError",
+        "InterfaceError",
+        "InternalError",
+        "IOException",
+        "OutOfMemoryException",
+        "ConnectionException",
+        "TransactionException",
+        "FatalException",
+    }
 )
 
 
 def _infrastructure_failure(exc: BaseException) -> bool:
     names = {cls.__name__ for cls in type(exc).__mro__}
-    if names & set(_FILE_FAULTS):
+    if names & _FILE_FAULTS:
         return False
-    return (
-        isinstance(exc, OSError) or isinstance(exc, sa.exc.DBAPIError) or bool(names & set(_INFRASTRUCTURE))
-    )
+    return isinstance(exc, OSError | sa.exc.DBAPIError) or bool(names & _INFRASTRUCTURE)
 
 
 def _definition_of(path: Path, settings: Settings) -> SurveyDefinition:
