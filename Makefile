@@ -19,6 +19,7 @@ export DIASPORA_DATA_DIR ?= $(CURDIR)/data
 SNAPSHOT_URL := file://$(CURDIR)/plugins/diaspora/sources/worldbank_indicators/sample/api
 UNHCR_SAMPLE_URL := file://$(CURDIR)/plugins/diaspora/sources/unhcr_refugees/sample/api
 IMS_SAMPLE_URL := file://$(CURDIR)/plugins/diaspora/sources/undesa_migrant_stock/sample/undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx
+KNOMAD_SAMPLE_URL := file://$(CURDIR)/plugins/diaspora/sources/knomad_bilateral_remittances/sample/bilateral_remittance_matrix_2017_extract.xlsx
 
 .PHONY: help secrets install airflow-db deploy demo run test test-fast test-real lint format airflow docs clean
 
@@ -59,7 +60,8 @@ deploy: airflow-db
 
 # The demo's survey files are copied whole just before the run: no need to wait for them to settle.
 DEMO_ENV := DIASPORA_WORLDBANK_BASE_URL=$(SNAPSHOT_URL) DIASPORA_UNDESA_IMS_URL=$(IMS_SAMPLE_URL) \
-	DIASPORA_UNHCR_BASE_URL=$(UNHCR_SAMPLE_URL) DIASPORA_SURVEY_SETTLE_SECONDS=0
+	DIASPORA_UNHCR_BASE_URL=$(UNHCR_SAMPLE_URL) DIASPORA_KNOMAD_MATRIX_URL=$(KNOMAD_SAMPLE_URL) \
+	DIASPORA_SURVEY_SETTLE_SECONDS=0
 
 demo: deploy
 	@mkdir -p "$(DIASPORA_DATA_DIR)/surveys/inbox"

@@ -12,10 +12,14 @@ Every code a source uses becomes a member of ``dw.dim_country``, so warehouse to
 publisher's. The member's ``area_type`` (its kind) is one of :data:`AREA_TYPES`; a code found in
 none of the reference files loads as ``unmapped`` (keyed as the source wrote it, or
 ``<PREFIX>:<code>`` when it is not a three-letter code) and its source warns about it.
+
+Publishers that name places instead of coding them (the World Bank/KNOMAD matrices: ``Korea,
+Rep.``, ``Kosovo``, ``WORLD``) resolve each name with :func:`resolve_name`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -62,11 +66,17 @@ class Location:
 
 
 @lru_cache(maxsize=1)
-def country_table() -> pd.DataFrame:
-    """Every country the project knows, as dim_country rows (library data + explicit exceptions)."""
+def _country_data() -> pd.DataFrame:
+    """country_converter's country table as its data file has it (every column as text)."""
     data_file = Path(country_converter.__file__).parent / "country_data.tsv"
     # keep_default_na=False: Namibia's ISO2 "NA" is a code, not a missing value.
-    data = pd.read_csv(data_file, sep="\t", dtype=str, keep_default_na=False)
+    return pd.read_csv(data_file, sep="\t", dtype=str, keep_default_na=False)
+
+
+@lru_cache(maxsize=1)
+def country_table() -> pd.DataFrame:
+    """Every country the project knows, as dim_country rows (library data + explicit exceptions)."""
+    data = _country_data()
     data = data[data["ISO3"].str.fullmatch(r"[A-Z]{3}")]  # drops codes like BA1 (not ISO)
     table = pd.DataFrame(
         {
@@ -124,6 +134,50 @@ def resolve_m49(m49: int, name: str) -> Location | None:
     if location is None and name.strip().lower().startswith("other"):
         return Location(un_area_code(m49), "residual", name.strip())
     return location
+
+
+def _normalised_name(name: str) -> str:
+    return re.sub(r"\s+", " ", str(name)).strip().casefold()
+
+
+@lru_cache(maxsize=1)
+def _name_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """country_converter's name pattern (its ``regex`` column) of every country in the conformed
+    table, with the country's code."""
+    data = _country_data()
+    known = known_country_codes()
+    return tuple(
+        (re.compile(pattern, re.IGNORECASE), code)
+        for pattern, code in zip(data["regex"], data["ISO3"], strict=True)
+        if pattern and code in known
+    )
+
+
+@lru_cache(maxsize=1)
+def _un_area_names() -> dict[str, str]:
+    """A UN aggregate's or residual category's name (normalised) → its dim_country key."""
+    return {_normalised_name(row.name): un_area_code(row.m49) for row in un_areas().itertuples()}
+
+
+@lru_cache(maxsize=4096)
+def resolve_name(name: str) -> str | None:
+    """The dim_country key of a place a publisher names rather than codes, or None.
+
+    A UN area's own name (``reference/un_m49_areas.csv``, case and spacing aside) resolves to its
+    key: ``WORLD`` → ``M49:900``. Any other name resolves to the one country whose
+    country_converter pattern matches it: ``Korea, Rep.`` → ``KOR``, ``Kosovo`` → ``XKX``,
+    ``Channel Islands`` → ``CHI``. A name no pattern matches, or that patterns of two countries
+    match, is None: the caller loads it as an ``unmapped`` area (:func:`unmapped_areas`) and its
+    suite warns, so that a person decides it rather than a guess.
+    """
+    text = _normalised_name(name)
+    if not text:
+        return None
+    area = _un_area_names().get(text)
+    if area is not None:
+        return area
+    codes = {code for pattern, code in _name_patterns() if pattern.search(text)}
+    return codes.pop() if len(codes) == 1 else None
 
 
 def un_area_rows() -> pd.DataFrame:

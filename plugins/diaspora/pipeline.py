@@ -351,7 +351,19 @@ def _compare_with_preceding(
     else:
         with engine.connect() as conn:
             previous = release_values(conn, grain, preceding.release_id)
-    return preceding, diff_releases(previous, fact, grain)
+    return preceding, diff_releases(comparable_values(source, previous, fact), fact, grain)
+
+
+def comparable_values(source: Source, previous: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """The values of an older release that a newer one is compared with: all of them, or, for a
+    source whose releases each cover their own years (``release_covers_own_years``), those of the
+    years the newer release carries. A 2018 edition of the World Bank/KNOMAD matrix then adds the
+    2018 values and removes none of 2017's (which stay current from the 2017 edition), while a
+    re-published 2017 workbook is compared with the 2017 edition value by value."""
+    if not source.release_covers_own_years or previous.empty:
+        return previous
+    years = pd.unique(new["year"])
+    return previous[previous["year"].isin(years)].reset_index(drop=True)
 
 
 def validate(
@@ -850,7 +862,7 @@ def compare_releases(
             newer_index = releases.index(newer)
         older = find_release(conn, source_key, old) if old else _nth(releases, newer_index + 1, source_key)
         previous = release_values(conn, grain, older.release_id)
-    diff = diff_releases(previous, values, grain)
+    diff = diff_releases(comparable_values(source, previous, values), values, grain)
     newer_label = Manifest.read(new).release_label if new and Path(new).is_dir() else newer.label
     editions = source.editions and older.label != newer_label
     new_edition = f"{older.label} → {newer_label}" if editions else None

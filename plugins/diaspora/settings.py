@@ -74,6 +74,15 @@ class Settings(BaseSettings):
         ge=0,
         description="Allowed relative gap between a destination's sum over origins and its total row.",
     )
+    knomad_matrix_url: str = Field(
+        default=(
+            "https://pubdocs.worldbank.org/en/705611533661084197/bilateralremittancematrix2017-Apr2018.xlsx"
+        ),
+        description=(
+            "World Bank/KNOMAD Bilateral Remittance Matrix workbook: one edition (2017 by default; point"
+            " it at a later edition's workbook to load that one). http(s):// or file://."
+        ),
+    )
     excel_engine: str = Field(
         default="calamine",
         pattern="^(calamine|openpyxl)$",

@@ -66,3 +66,24 @@ WHERE c.release_rank > 1 AND NOT EXISTS (
             AND n.year = f.year
             AND n.population_type = f.population_type
 );
+
+CREATE OR REPLACE VIEW mart.current_published_remittance AS
+SELECT f.receiving_code, f.sending_code, f.year, f.release_id, f.remittances_usd, f.estimate_status,
+        f.quality_flags
+FROM dw.fact_published_remittance AS f
+JOIN mart.current_release AS c ON c.release_id = f.release_id
+WHERE c.release_rank = 1
+UNION ALL
+SELECT f.receiving_code, f.sending_code, f.year, f.release_id, f.remittances_usd, f.estimate_status,
+        f.quality_flags
+FROM dw.fact_published_remittance AS f
+JOIN mart.current_release AS c ON c.release_id = f.release_id
+WHERE c.release_rank > 1 AND NOT EXISTS (
+    SELECT 1
+    FROM dw.fact_published_remittance AS n
+    JOIN mart.current_release AS nc ON nc.release_id = n.release_id
+    WHERE nc.release_rank < c.release_rank
+            AND n.receiving_code = f.receiving_code
+            AND n.sending_code = f.sending_code
+            AND n.year = f.year
+);

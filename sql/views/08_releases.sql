@@ -144,3 +144,28 @@ FROM dw.fact_refugee_population AS v
 JOIN dw.dim_source_release AS r ON r.release_id = v.release_id
 JOIN dw.dim_country AS o ON o.country_code = v.origin_code
 JOIN dw.dim_country AS a ON a.country_code = v.asylum_code;
+
+-- Every World Bank/KNOMAD bilateral remittance estimate as each edition published it: PUBLISHED
+-- ESTIMATES (value_kind), never observed figures. Filter release_label (one edition a year) or year.
+CREATE OR REPLACE VIEW reporting.published_remittances_by_release AS
+SELECT
+    v.receiving_code,
+    rc.name AS receiving_name,
+    rc.area_type AS receiving_area_type,
+    v.sending_code,
+    sc.name AS sending_name,
+    sc.area_type AS sending_area_type,
+    v.year,
+    v.remittances_usd,
+    v.estimate_status,
+    CAST('published estimate' AS TEXT) AS value_kind,
+    r.release_id,
+    r.release_label,
+    r.release_date,
+    r.licence,
+    r.citation,
+    v.quality_flags
+FROM dw.fact_published_remittance AS v
+JOIN dw.dim_source_release AS r ON r.release_id = v.release_id
+JOIN dw.dim_country AS rc ON rc.country_code = v.receiving_code
+JOIN dw.dim_country AS sc ON sc.country_code = v.sending_code;

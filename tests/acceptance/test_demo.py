@@ -15,6 +15,7 @@ DAGS = (
     "worldbank_indicators",
     "undesa_migrant_stock",
     "unhcr_refugees",
+    "knomad_bilateral_remittances",
     "survey_files",
     "diaspora_reporting",
 )

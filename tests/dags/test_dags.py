@@ -25,6 +25,7 @@ def test_every_dag_file_imports_without_errors():
         "worldbank_indicators",
         "undesa_migrant_stock",
         "unhcr_refugees",
+        "knomad_bilateral_remittances",
         "diaspora_reporting",
         "survey_files",
     }
@@ -34,11 +35,13 @@ def test_every_dag_file_imports_without_errors():
         "worldbank_indicators",
         "undesa_migrant_stock",
         "unhcr_refugees",
+        "knomad_bilateral_remittances",
     }
     sources = (
         ("worldbank_indicators", "0 0 * * 0"),
         ("undesa_migrant_stock", "0 0 1 * *"),
         ("unhcr_refugees", "0 0 1 * *"),
+        ("knomad_bilateral_remittances", "0 0 1 * *"),
     )
     for dag_id, schedule in sources:
         dag = bag.dags[dag_id]

@@ -84,6 +84,12 @@ class Source:
     # held for review before it replaces every figure. False: a release restates values, and a value
     # no newer release carries stays current from the release that has it.
     editions: bool = False
+    # True: each release covers its own year(s) only (the World Bank/KNOMAD matrices: the 2018
+    # edition estimates 2018, not 2017 again). A release is then compared with the one before it
+    # only on the years it carries: a new year's edition adds values and loses none, and the values
+    # of the years it does not carry stay current from the release that has them. False: a release
+    # restates the series, and a value missing from it counts as removed.
+    release_covers_own_years: bool = False
     retries: int | None = None  # task retries; None: DIASPORA_TASK_RETRIES (default 3)
     cadence_days: int = 365  # a release older than this is stale (config/source_health.yml may say otherwise)
     sample: str = ""  # the bundled offline sample, relative to the project (make demo, contract test)

@@ -61,6 +61,18 @@ FACT_GRAINS: dict[str, FactGrain] = {
             counterpart="asylum_code",
             measure="population_type",
         ),
+        # The World Bank/KNOMAD bilateral remittance matrices: published estimates, one edition a
+        # year. The country is the one receiving (the migrants' origin), the counterpart the one
+        # sending (where they live); the WORLD row (sending M49:900) is the receiver's total.
+        FactGrain(
+            table="dw.fact_published_remittance",
+            keys=("receiving_code", "sending_code", "year"),
+            value="remittances_usd",
+            country="receiving_code",
+            counterpart="sending_code",
+            measure_name="published remittances",
+            total_counterpart="M49:900",
+        ),
     )
 }
 

@@ -37,6 +37,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "dw.dim_question": ("survey_id", "question_code"),
     "dw.fact_refugee_population": ("origin_code", "asylum_code", "year", "population_type", "release_id"),
     "dw.fact_migrant_stock": ("origin_code", "destination_code", "year", "sex", "release_id"),
+    "dw.fact_published_remittance": ("receiving_code", "sending_code", "year", "release_id"),
 }
 
 
