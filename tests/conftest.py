@@ -66,6 +66,7 @@ INDICATORS = [
     "BX.TRF.PWKR.DT.GD.ZS",
     "BM.TRF.PWKR.CD.DT",
     "NY.GDP.MKTP.CD",
+    "NY.GDP.PCAP.PP.KD",
     "SP.POP.TOTL",
     "SM.POP.TOTL",
     "SM.POP.NETM",

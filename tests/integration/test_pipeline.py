@@ -10,6 +10,7 @@ from diaspora.errors import ValidationFailed
 from diaspora.warehouse import load as warehouse_load
 from diaspora.warehouse.engine import get_engine
 from diaspora.warehouse.schema import migrate
+from tests.conftest import INDICATORS
 from tests.support import ROOT
 from tests.support.sql import rows, scalar
 from tests.support.worldbank_api import FakeWorldBank, synthetic_values
@@ -63,7 +64,7 @@ def test_load_then_identical_rerun_changes_nothing(settings_for, fake_worldbank,
     first = run(settings)
     assert not first["skipped"]
     loaded = counts(warehouse_url)
-    assert loaded["dw.fact_indicator_value"] == 8 * 5 * 9
+    assert loaded["dw.fact_indicator_value"] == len(INDICATORS) * 5 * 9
     snapshot = rows(warehouse_url, "SELECT * FROM dw.fact_indicator_value ORDER BY 1, 2, 3, 4")
 
     second = run(settings)  # byte-identical payloads: detected, nothing loaded

@@ -138,7 +138,7 @@ def test_a_count_that_differs_fails_and_leaves_nothing_half_loaded(
     monkeypatch.setattr(warehouse_load, "bulk_insert", lose_half)
 
     with pytest.raises(
-        LoadCountMismatch, match=r"dw\.fact_indicator_value: 360 rows were prepared .* but 180"
+        LoadCountMismatch, match=r"dw\.fact_indicator_value: 405 rows were prepared .* but 202"
     ):
         pipeline.load(landing_dir, settings)
 
@@ -149,7 +149,7 @@ def test_a_count_that_differs_fails_and_leaves_nothing_half_loaded(
         status, rows_loaded, message = conn.execute(
             sa.text("SELECT status, rows_loaded, message FROM etl.load_run")
         ).one()
-    assert (status, rows_loaded) == ("failed", 0) and "LoadCountMismatch" in message and "180" in message
+    assert (status, rows_loaded) == ("failed", 0) and "LoadCountMismatch" in message and "202" in message
 
 
 @pytest.mark.e2e

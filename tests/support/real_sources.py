@@ -7,8 +7,9 @@ moved with ``DIASPORA_REAL_DATA_DIR``; tests call :func:`require_real_data` to s
 ``DIASPORA_REQUIRE_REAL_DATA=1``, fail) when it is absent.
 
 REAL figures (read unchanged from the files):
-  - World Bank values of BX.TRF.PWKR.CD.DT, BM.TRF.PWKR.CD.DT, NY.GDP.MKTP.CD, SP.POP.TOTL and
-    SM.POP.NETM for 238 economies, emitted exactly as the CSV float reads (no rounding);
+  - World Bank values of BX.TRF.PWKR.CD.DT, BM.TRF.PWKR.CD.DT, NY.GDP.MKTP.CD, SP.POP.TOTL,
+    SM.POP.NETM (238 economies) and NY.GDP.PCAP.PP.KD (GDP per head in PPP), emitted exactly as
+    the CSV float reads (no rounding);
   - UN DESA female and male migrant stock per destination × origin pair, 1990–2024, and each
     destination's estimate basis (data type letters B, C, R, I);
   - every UNHCR population count (refugees, asylum_seekers, ..., oip, hst) and its names/codes;
@@ -52,6 +53,8 @@ from tests.support import ROOT
 from tests.support.ims_workbook import IMS_2024, Edition, Row, write_workbook
 
 FILES = ("wdi_series.csv.gz", "undesa_ims_2024_stock.csv.gz", "unhcr_population.csv.gz", "countries.csv.gz")
+# GDP per head in PPP (NY.GDP.PCAP.PP.KD), same columns as wdi_series: read into RealData.wdi.
+WDI_PPP_FILE = "wdi_gdp_per_head_ppp.csv.gz"
 
 
 def _default_real_data_dir() -> Path:
@@ -69,7 +72,7 @@ REAL_DATA_DIR = Path(os.environ.get("DIASPORA_REAL_DATA_DIR") or _default_real_d
 
 
 def real_data_available(directory: Path = REAL_DATA_DIR) -> bool:
-    return all((directory / name).is_file() for name in FILES)
+    return all((directory / name).is_file() for name in (*FILES, WDI_PPP_FILE))
 
 
 def require_real_data(directory: Path = REAL_DATA_DIR) -> None:
@@ -103,7 +106,9 @@ def load_real(directory: Path = REAL_DATA_DIR) -> RealData:
     def read(name: str) -> pd.DataFrame:
         return pd.read_csv(directory / name, keep_default_na=False)
 
-    return RealData(*(read(name) for name in FILES))
+    wdi, *others = (read(name) for name in FILES)
+    wdi = pd.concat([wdi, read(WDI_PPP_FILE)], ignore_index=True)
+    return RealData(wdi, *others)
 
 
 # === World Bank Indicators API v2 ============================================================
@@ -117,6 +122,7 @@ WB_INDICATORS = {
     "BX.TRF.PWKR.DT.GD.ZS": "Personal remittances, received (% of GDP)",
     "BM.TRF.PWKR.CD.DT": "Personal remittances, paid (current US$)",
     "NY.GDP.MKTP.CD": "GDP (current US$)",
+    "NY.GDP.PCAP.PP.KD": "GDP per capita, PPP (constant 2021 international $)",
     "SP.POP.TOTL": "Population, total",
     "SM.POP.TOTL": "International migrant stock, total",
     "SM.POP.NETM": "Net migration",
@@ -682,10 +688,14 @@ _WB_COUNTRY = re.compile(r"^/worldbank/v2/country/?$")
 _WB_INDICATOR = re.compile(r"^/worldbank/v2/country/all/indicator/([^/]+)/?$")
 _UNHCR_POPULATION = re.compile(r"^/unhcr/population/v1/population/?$")
 _UNDESA_FILE = re.compile(r"^/undesa/([^/]+\.xlsx)$")
+# The World Bank/KNOMAD Bilateral Remittance Matrix 2017, served unchanged as published.
+KNOMAD_FILE_NAME = "knomad_bilateral_remittances_2017.xlsx"
+_KNOMAD_PATH = f"/knomad/{KNOMAD_FILE_NAME}"
 
 
 class RealSourcesServer:
-    """The three sources on one local threaded HTTP server; use as a context manager.
+    """The sources on one local threaded HTTP server (World Bank pages, the UN DESA workbook, UNHCR
+    pages, the published KNOMAD matrix); use as a context manager.
 
     Building takes a few seconds (the workbook is written into ``workdir``); ``requests`` records
     every path (with query) served, for tests that count calls.
@@ -699,6 +709,8 @@ class RealSourcesServer:
         self.unhcr = UnhcrApi(data)
         self.ims_info = write_ims_workbook(Path(workdir) / IMS_FILE_NAME, data) if with_workbook else None
         self._workbook = self.ims_info.path.read_bytes() if self.ims_info else b""
+        knomad = REAL_DATA_DIR / KNOMAD_FILE_NAME
+        self._knomad = knomad.read_bytes() if knomad.is_file() else b""
         self.requests: list[str] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -756,6 +768,10 @@ class RealSourcesServer:
     def undesa_ims_url(self) -> str:
         return f"{self.base_url}/undesa/{IMS_FILE_NAME}"
 
+    @property
+    def knomad_matrix_url(self) -> str:
+        return f"{self.base_url}{_KNOMAD_PATH}"
+
     # --- routing ---
 
     def respond(self, path: str) -> tuple[int, str, bytes]:
@@ -770,6 +786,8 @@ class RealSourcesServer:
             return _json(self.unhcr.page(query))
         if (match := _UNDESA_FILE.match(parts.path)) and match.group(1) == IMS_FILE_NAME and self._workbook:
             return 200, XLSX_TYPE, self._workbook
+        if parts.path == _KNOMAD_PATH and self._knomad:
+            return 200, XLSX_TYPE, self._knomad
         return 404, "text/plain; charset=utf-8", f"not found: {parts.path}".encode()
 
     def _record(self, path: str) -> None:

@@ -11,6 +11,10 @@ Provenance (also written into SNAPSHOT.json):
 - SP.POP.TOTL for Tajikistan 2022 and 2023: real (UN WPP, as WDI carries it).
 - BX.TRF.PWKR.DT.GD.ZS: SYNTHETIC, derived here as BX.TRF.PWKR.CD.DT / NY.GDP.MKTP.CD × 100 from
   the real figures; WDI's published value may differ in the last digits.
+- NY.GDP.PCAP.PP.KD (ppp.csv): real, World Bank WDI GDP per head in PPP (constant 2021
+  international $) as carried by IOM's gdidata package, 2015-2023, for Tajikistan, Kyrgyzstan,
+  Uzbekistan and the destinations of the UN DESA sample; the names of countries outside the three
+  above are the country library's, not the World Bank's spellings.
 - SM.POP.TOTL and SM.POP.REFG.OR: no figures in this snapshot (empty pages, as the API sends).
 - Country metadata: World Bank codes, names, regions and income groups of the three countries,
   plus two aggregates (World, Europe & Central Asia) flagged as the API flags them.
@@ -21,9 +25,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[3]))  # plugins/: the country library's names and ISO2 codes
 API = HERE / "api"
 RELEASE = "offline-snapshot-2026-11-22"  # not a WDI release date: this snapshot's own label
 REAL = "real: World Bank WDI, figures given in the project's issue #2"
@@ -49,6 +55,7 @@ NAMES = {
     "BX.TRF.PWKR.DT.GD.ZS": "Personal remittances, received (% of GDP)",
     "BM.TRF.PWKR.CD.DT": "Personal remittances, paid (current US$)",
     "NY.GDP.MKTP.CD": "GDP (current US$)",
+    "NY.GDP.PCAP.PP.KD": "GDP per capita, PPP (constant 2021 international $)",
     "SP.POP.TOTL": "Population, total",
     "SM.POP.TOTL": "International migrant stock, total",
     "SM.POP.NETM": "Net migration",
@@ -72,7 +79,18 @@ def page(rows: list | None, total: int) -> list:
     return [meta, rows]
 
 
+def _library_names() -> tuple[dict[str, str], dict[str, str]]:
+    from diaspora.countries import country_table
+
+    table = country_table()
+    iso2 = dict(zip(table["country_code"], table["iso2"], strict=True))
+    return iso2, dict(zip(table["country_code"], table["name"], strict=True))
+
+
 def row(code: str, iso3: str, year: int, value: float | int | None) -> dict:
+    if iso3 not in ISO2:
+        iso2, names = _library_names()
+        ISO2[iso3], NAME[iso3] = iso2[iso3], names[iso3]
     return {
         "indicator": {"id": code, "value": NAMES[code]},
         "country": {"id": ISO2[iso3], "value": NAME[iso3]},
@@ -96,6 +114,10 @@ def build() -> dict:
         received, gdp = fig["BX.TRF.PWKR.CD.DT"], fig["NY.GDP.MKTP.CD"]
         share = round(int(received) / int(gdp) * 100, 4) if received and gdp else None
         rows["BX.TRF.PWKR.DT.GD.ZS"].append(row("BX.TRF.PWKR.DT.GD.ZS", iso3, year, share))
+    with open(HERE / "ppp.csv", newline="") as handle:
+        for fig in csv.DictReader(handle):
+            code = "NY.GDP.PCAP.PP.KD"
+            rows[code].append(row(code, fig["country"], int(fig["year"]), float(fig[code])))
     for year, population in POPULATION_TJK.items():
         rows["SP.POP.TOTL"].append(row("SP.POP.TOTL", "TJK", year, population))
 
@@ -119,6 +141,7 @@ def build() -> dict:
             "NY.GDP.MKTP.CD": REAL,
             "SM.POP.NETM": REAL,
             "SP.POP.TOTL": "real: UN WPP as carried by WDI (Tajikistan 2022, 2023 only)",
+            "NY.GDP.PCAP.PP.KD": "real: WDI via gdidata (ppp.csv); library names outside KGZ, TJK, UZB",
             "BX.TRF.PWKR.DT.GD.ZS": "SYNTHETIC: derived as BX.TRF.PWKR.CD.DT / NY.GDP.MKTP.CD x 100",
             "SM.POP.TOTL": "no figures in this snapshot (empty page)",
             "SM.POP.REFG.OR": "no figures in this snapshot (empty page)",
