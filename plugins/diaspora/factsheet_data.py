@@ -85,14 +85,14 @@ def _latest(rows: list[dict], key: str) -> dict:
     return max(known, key=lambda r: r["year"]) if known else {}
 
 
-# The five corridors that send the most under the stock-only method, in the latest year with
-# estimates, with what the other methods estimate for the same corridors.
+# The five corridors that send the most under the published method, in the latest year with
+# estimates, with what the stock-only method estimates for the same corridors.
 _REMITTANCE_SOURCES = (
     "WITH latest AS (SELECT origin_code, max(year) AS year FROM reporting.remittance_corridors"
     "  WHERE origin_code IN :codes GROUP BY origin_code),"
     " top AS (SELECT c.origin_code, c.year, c.destination_code, c.corridor_rank"
     "  FROM reporting.remittance_corridors AS c JOIN latest AS l ON l.origin_code = c.origin_code"
-    "  AND l.year = c.year WHERE c.method = 'stock_shares' AND c.corridor_rank <= 5)"
+    "  AND l.year = c.year WHERE c.method = 'published_method' AND c.corridor_rank <= 5)"
     " SELECT c.origin_code AS country_code, c.year, c.method, c.destination_code AS code,"
     " c.destination_name AS name, c.estimated_usd AS usd, c.share_of_inflow_pct AS pct,"
     " t.corridor_rank, c.origin_inflow_usd, c.stock_basis, c.inflow_release, c.stock_release"
@@ -100,23 +100,57 @@ _REMITTANCE_SOURCES = (
     "  AND t.year = c.year AND t.destination_code = c.destination_code"
     " ORDER BY t.corridor_rank, c.destination_name"
 )
+# The latest published edition's estimates for the country (the World Bank/KNOMAD matrix).
+_PUBLISHED_SOURCES = (
+    "WITH latest AS (SELECT origin_code, max(year) AS year FROM reporting.published_remittance_comparison"
+    "  WHERE origin_code IN :codes GROUP BY origin_code)"
+    " SELECT p.origin_code AS country_code, p.year, p.destination_code AS code, p.destination_name AS name,"
+    " p.published_usd AS usd, p.published_share_pct AS pct, p.published_status, p.published_release"
+    " FROM reporting.published_remittance_comparison AS p JOIN latest AS l ON l.origin_code = p.origin_code"
+    "  AND l.year = p.year WHERE p.method = 'published_method'"
+)
+_EXCLUDED_SOURCES = (
+    "SELECT origin_code AS country_code, destination_code AS code, destination_name AS name, why"
+    " FROM reporting.remittance_corridor_exclusions WHERE origin_code IN :codes ORDER BY destination_name"
+)
+KNOMAD = "World Bank/KNOMAD Bilateral Remittance Matrix"
 
 
-def remittance_sources(rows: list[dict]) -> dict:
-    """Where a country's remittances come from, as MODEL ESTIMATES: the top five sending places of
-    the latest year, each with every method's estimate, and what the estimates rest on."""
+def remittance_sources(rows: list[dict], published: list[dict], excluded: list[dict]) -> dict:
+    """Where a country's remittances come from: the top five sending places of the latest year as
+    MODEL ESTIMATES under each method, beside the latest edition of the PUBLISHED matrix for the
+    same places, and the corridors the model does not estimate (the publisher's exclusions)."""
+    by_place = {row["code"]: row for row in published}
+    edition = published[0] if published else {}
+    out = {
+        "published_year": edition.get("year"),
+        "published_release": edition.get("published_release"),
+        "published_source_line": f"Published: {KNOMAD}, {edition['published_release']}" if edition else None,
+        "excluded": [
+            {
+                "code": x["code"],
+                "name": x["name"],
+                "why": x["why"],
+                "published_status": by_place.get(x["code"], {}).get("published_status"),
+            }
+            for x in excluded
+        ],
+    }
     if not rows:
-        return {"year": None, "rows": [], "inflow_usd": None, "stock_basis": None, "source_line": None}
+        return out | {"year": None, "rows": [], "inflow_usd": None, "stock_basis": None, "source_line": None}
     places: dict[str, dict] = {}
     for row in rows:
         place = places.setdefault(
             row["code"], {"code": row["code"], "name": row["name"], "rank": row["corridor_rank"]}
         )
         place[row["method"]] = row["usd"]
-        if row["method"] == "stock_shares":
-            place["pct"] = row["pct"]
+        place[f"{row['method']}_pct"] = row["pct"]
+    for code, place in places.items():
+        cell = by_place.get(code, {})
+        place["published"] = cell.get("usd")
+        place["published_pct"] = cell.get("pct")
     first = rows[0]
-    return {
+    return out | {
         "year": first["year"],
         "rows": sorted(places.values(), key=lambda place: (place["rank"], place["name"])),
         "inflow_usd": first["origin_inflow_usd"],
@@ -183,6 +217,8 @@ class ReportingReads:
             conn, "SELECT * FROM reporting.refugees WHERE country_code IN :codes", countries
         )
         self.sources = self._rows(conn, _REMITTANCE_SOURCES, countries)
+        self.published = self._rows(conn, _PUBLISHED_SOURCES, countries)
+        self.excluded = self._rows(conn, _EXCLUDED_SOURCES, countries)
         self.engagement = self._rows(
             conn,
             "SELECT country_code, item_type, name, category, detail, host_country_name, status, valid_from,"
@@ -258,7 +294,9 @@ class ReportingReads:
             "group_name": self.group_name,
             "figures": figures,
             "remittances_trend": trend,
-            "remittance_sources": remittance_sources(self.sources[country]),
+            "remittance_sources": remittance_sources(
+                self.sources[country], self.published[country], self.excluded[country]
+            ),
             "top_destinations": [
                 {k: r[k] for k in ("code", "name", "migrants")}
                 for r in self.top[country]
@@ -283,7 +321,7 @@ class ReportingReads:
             "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "pinned_releases": self.pinned,
             "licences": "World Bank WDI (CC BY 4.0); UN DESA International Migrant Stock (CC BY 3.0 IGO); "
-            "UNHCR (CC BY 4.0)",
+            "UNHCR (CC BY 4.0); World Bank/KNOMAD Bilateral Remittance Matrices (CC BY 4.0)",
         }
 
 

@@ -4,8 +4,8 @@
 -- disagree. A gap is expected: the estimates cover only origins with an observed inflow, and
 -- inflows and outflows are recorded by different countries' statistics.
 WITH by_host AS (
-    SELECT destination_code, year, sum(stock_shares_usd) AS stock_shares, sum(host_income_usd) AS host_income,
-        sum(host_and_origin_income_usd) AS host_and_origin_income, count(*) AS origins_estimated,
+    SELECT destination_code, year, sum(stock_shares_usd) AS stock_shares,
+        sum(published_method_usd) AS published_method, count(*) AS origins_estimated,
         max(stock_release) AS stock_release, max(inflow_release) AS inflow_release
     FROM mart.remittance_corridors
     WHERE destination_area_type <> 'residual'
@@ -13,11 +13,11 @@ WITH by_host AS (
 ),
 estimated AS (
     SELECT h.destination_code, h.year, m.method,
-        CASE m.method WHEN 'stock_shares' THEN h.stock_shares WHEN 'host_income' THEN h.host_income
-            ELSE h.host_and_origin_income END AS estimated_outflow_usd,
+        CASE m.method WHEN 'stock_shares' THEN h.stock_shares ELSE h.published_method END
+            AS estimated_outflow_usd,
         h.origins_estimated, h.stock_release, h.inflow_release
     FROM by_host AS h
-    CROSS JOIN (VALUES ('stock_shares'), ('host_income'), ('host_and_origin_income')) AS m (method)
+    CROSS JOIN (VALUES ('stock_shares'), ('published_method')) AS m (method)
 ),
 observed AS (
     SELECT country_code, year, value AS observed_outflow_usd, release_id

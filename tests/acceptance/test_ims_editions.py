@@ -158,6 +158,11 @@ def _snapshot(url: str) -> dict:
             "SELECT stock_release, max(year), count(*) FROM reporting.remittance_corridors"
             " GROUP BY stock_release",
         ),
+        "tjk_2023_basis": rows(
+            url,
+            "SELECT DISTINCT stock_basis FROM reporting.remittance_corridors WHERE origin_code = 'TJK'"
+            " AND year = 2023",
+        ),
     }
 
 
@@ -167,10 +172,12 @@ def test_a_real_new_edition_is_held_accepted_and_then_current_everywhere(runs, e
     assert (old_tajiks, new_tajiks) == (586_851, 517_979)  # the data folder's README
     assert runs["run_states"] == ["success", "success", "success"], runs["states"]
 
-    # IMS 2020, as the first scheduled run loaded it: current, in its corridors too (none after 2020).
+    # IMS 2020, as the first scheduled run loaded it: current, in its corridors too; after its last
+    # reference year the corridor estimates hold its 2020 stock, and say so.
     before = runs["before"]
     assert before["current"] == [("IMS 2020",)] and before["tajiks_2020"] == [(old_tajiks, "IMS 2020")]
-    assert [(release, last) for release, last, _ in before["corridors"]] == [("IMS 2020", 2020)]
+    assert [(release, last) for release, last, _ in before["corridors"]] == [("IMS 2020", 2023)]
+    assert before["tjk_2023_basis"] == [("held from UN DESA 2020",)]
 
     # IMS 2024: the policy held it for review; its load was skipped, nothing failed, one alert.
     assert runs["states"][1]["validate"] == "skipped" and runs["states"][1]["load"] == "skipped"

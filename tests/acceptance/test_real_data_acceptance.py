@@ -19,9 +19,12 @@ import pandas as pd
 import pytest
 
 from tests.support import ROOT
+from tests.support.corridor_model import method_shares, published_shares, read_matrix, share_differences
 from tests.support.dag_helpers import load_dag, states
 from tests.support.real_sources import (
+    KNOMAD_FILE_NAME,
     LASTUPDATED,
+    REAL_DATA_DIR,
     WB_AGGREGATES,
     WB_INDICATORS,
     RealSourcesServer,
@@ -144,58 +147,113 @@ def _shares_above_100(wdi: pd.DataFrame) -> int:
     return int((wide["BX.TRF.PWKR.CD.DT"] / wide["NY.GDP.MKTP.CD"] * 100 > 100).sum())
 
 
-def _expected_corridors(wdi: pd.DataFrame, ims: pd.DataFrame) -> dict:
-    """The corridor estimates' checkable figures, from the CSV files with pandas: each origin's
-    inflows and the years its emigrants' stock covers, every 2020 stock-share estimate summed by
-    host, Tajikistan's 2020 shares under the three methods, and its 2023 stock in Russia."""
+EXCLUDED = {
+    ("IND", "PAK"),
+    ("PAK", "IND"),
+    ("LBN", "ISR"),
+    ("ISR", "LBN"),
+}  # reference/remittance_corridors.yml
+STOCK_PROXIES = {"XKX": "SRB"}  # UN DESA counts Kosovo within Serbia
+
+
+def _corridor_stock(ims: pd.DataFrame) -> pd.Series:
+    """(origin, destination, year) → both sexes, the model's stock: Channel Islands under the World
+    Bank's code, the publisher's exclusions dropped, Kosovo given Serbia's emigrants."""
     channel_islands = {"XCX": "CHI"}  # UN DESA's file code; the warehouse keeps the World Bank's
     ims = ims.replace({"origin_iso3": channel_islands, "destination_iso3": channel_islands})
-    both = ims.groupby(["origin_iso3", "destination_iso3", "year"])["n"].sum()
+    both = ims.groupby(["origin_iso3", "destination_iso3", "year"])["n"].sum().reset_index()
+    for country, proxy in STOCK_PROXIES.items():
+        if not (both["origin_iso3"] == country).any():
+            borrowed = both[(both["origin_iso3"] == proxy) & (both["destination_iso3"] != country)]
+            both = pd.concat([both, borrowed.assign(origin_iso3=country)], ignore_index=True)
+    pairs = zip(both["origin_iso3"], both["destination_iso3"], strict=True)
+    both = both[[pair not in EXCLUDED for pair in pairs]]
+    return both.set_index(["origin_iso3", "destination_iso3", "year"])["n"]
+
+
+def _interpolated(both: pd.Series, year: int, reference_years: list[int]) -> pd.Series:
+    """(origin, destination) → migrants in ``year``: linear between reference years, absent = 0."""
+    wide = both.unstack("year").fillna(0.0)
+    start = max(y for y in reference_years if y <= year)
+    after = [y for y in reference_years if y > start]
+    if year == start or not after:
+        migrants = wide[start]
+    else:
+        migrants = wide[start] + (wide[after[0]] - wide[start]) * (year - start) / (after[0] - start)
+    return migrants[migrants > 0]
+
+
+def _model_shares(
+    both: pd.Series, wdi: pd.DataFrame, year: int, reference_years: list[int], positive_only: bool = False
+) -> pd.DataFrame:
+    """Every corridor's shares of ``year`` under both methods (tests/support/corridor_model.py)."""
+    values = wdi[wdi["year"] == year].pivot_table(index="iso3", columns="indicator", values="value")
+    inflow = values["BX.TRF.PWKR.CD.DT"].dropna()
+    if positive_only:  # an inflow of 0 is shared out as zeros: no share to compare with the publisher's
+        inflow = inflow[inflow > 0]
+    income = values["NY.GDP.PCAP.PP.KD"].dropna()
+    income = income[income > 0]
+    migrants = _interpolated(both, year, reference_years)
+    frames = []
+    for origin, hosts in migrants.groupby(level=0):
+        if origin in inflow.index:
+            shares = method_shares(hosts.droplevel(0), income.get(origin), income)
+            frames.append(shares.rename_axis("destination").reset_index().assign(origin=origin))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _expected_corridors(wdi: pd.DataFrame, ims: pd.DataFrame) -> dict:
+    """The corridor estimates' checkable figures, from the CSV and XLSX files with pandas: each
+    origin's inflows and the years its emigrants' stock covers, every 2020 stock-share estimate
+    summed by host, Tajikistan's 2020 shares under both methods, its 2023 stock in Russia, and the
+    summary of the 2017 estimates against the published 2017 matrix."""
+    both = _corridor_stock(ims)
     wide = wdi.pivot_table(index=["iso3", "year"], columns="indicator", values="value")
     inflow = wide["BX.TRF.PWKR.CD.DT"].dropna()
-    gdp, population = wide["NY.GDP.MKTP.CD"], wide["SP.POP.TOTL"]
-    income = (gdp / population)[(gdp > 0) & (population > 0)]
     reference_years = sorted(ims["year"].unique())
     stocked = both[both > 0].reset_index()
     years_with_stock = set(zip(stocked["origin_iso3"], stocked["year"], strict=True))
     covered = set()
     for (origin, year), _ in inflow.items():
-        if not reference_years[0] <= year <= reference_years[-1]:
+        if year < reference_years[0]:
             continue
         start = max(y for y in reference_years if y <= year)
         after = [y for y in reference_years if y > start]
-        ends = {start} if year == start else {start, after[0]}
+        ends = {start} if year == start or not after else {start, after[0]}
         if any((origin, y) in years_with_stock for y in ends):
             covered.add((origin, year))
-    inflow_2020 = inflow.xs(2020, level="year").rename("inflow")
-    in_2020 = stocked[stocked["year"] == 2020].join(inflow_2020, on="origin_iso3").dropna(subset=["inflow"])
-    emigrants = in_2020.groupby("origin_iso3")["n"].transform("sum")
-    in_2020["usd"] = in_2020["inflow"] * in_2020["n"] / emigrants
-    tajik = stocked[(stocked["origin_iso3"] == "TJK") & (stocked["year"] == 2020)]
-    tajik = tajik.set_index("destination_iso3")["n"]
-    host = income.xs(2020, level="year").reindex(tajik.index)
-    home = income[("TJK", 2020)]
-    higher = host.where(host.isna() | (host >= home), home)
-
-    def weighted_shares(migrant_income: pd.Series) -> pd.Series:
-        known = migrant_income.notna()
-        mean = (tajik[known] * migrant_income[known]).sum() / tajik[known].sum()
-        weights = tajik * migrant_income.fillna(mean)
-        return weights / weights.sum()
-
+    model_2020 = _model_shares(both, wdi, 2020, reference_years)
+    model_2020["usd"] = model_2020["stock_shares"] * [inflow[(o, 2020)] for o in model_2020["origin"]]
+    tajik = model_2020[model_2020["origin"] == "TJK"].set_index("destination")
     russia = both[("TJK", "RUS")]
     return {
         "inflow": inflow,
         "observed_outflow": wide["BM.TRF.PWKR.CD.DT"].dropna(),
         "covered": covered,
-        "outflow_2020_stock_shares": in_2020.groupby("destination_iso3")["usd"].sum(),
-        "tjk_2020": {
-            "stock_shares": tajik / tajik.sum(),
-            "host_income": weighted_shares(host),
-            "host_and_origin_income": weighted_shares(higher),
-        },
+        "outflow_2020_stock_shares": model_2020.groupby("destination")["usd"].sum(),
+        "tjk_2020": {"stock_shares": tajik["stock_shares"], "published_method": tajik["published_method"]},
+        "tjk_2020_ppp": wide["NY.GDP.PCAP.PP.KD"].xs(2020, level="year"),
         "tjk_rus_2023_migrants": russia[2020] + (russia[2024] - russia[2020]) * 3 / 4,
+        "published_2017": _expected_published_summary(
+            _model_shares(both, wdi, 2017, reference_years, positive_only=True)
+        ),
     }
+
+
+def _expected_published_summary(model: pd.DataFrame) -> dict:
+    """Per method: corridors compared, median, 90th percentile and share within 5 points of the
+    absolute share difference against the published 2017 matrix (corridors of US$ 100 m or more)."""
+    published = published_shares(read_matrix(REAL_DATA_DIR / KNOMAD_FILE_NAME, "sending", "receiving"))
+    summary = {}
+    for method in ("stock_shares", "published_method"):
+        differences = share_differences(published, model, method)
+        summary[method] = {
+            "corridors_compared": len(differences),
+            "median_abs_difference_pp": differences.median(),
+            "p90_abs_difference_pp": differences.quantile(0.9),
+            "within_5pp_pct": 100 * (differences <= 5).mean(),
+        }
+    return summary
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -214,9 +272,16 @@ def loaded(request, real_server, airflow_db, make_settings, tmp_path, alert_webh
         undesa_ims_url=real_server.undesa_ims_url,
         unhcr_base_url=real_server.unhcr_base_url,
         unhcr_year_from=1951,  # the whole table, not the default window
+        knomad_matrix_url=real_server.knomad_matrix_url,
         alert_webhook_url=alert_webhook.url,
     )
-    for day, dag_id in enumerate(["worldbank_indicators", "undesa_migrant_stock", "unhcr_refugees"], start=1):
+    dag_ids = [
+        "worldbank_indicators",
+        "undesa_migrant_stock",
+        "unhcr_refugees",
+        "knomad_bilateral_remittances",
+    ]
+    for day, dag_id in enumerate(dag_ids, start=1):
         dag_run = load_dag(dag_id).test(logical_date=datetime(2026, 10, day, tzinfo=UTC))
         assert str(dag_run.state) == "success", (dag_id, states(dag_run))
         assert states(dag_run)["load"] == "success", (dag_id, states(dag_run))
@@ -233,6 +298,7 @@ def test_every_source_loads_all_countries_completely_and_correctly(loaded, expec
     _check_codes_and_warnings(url, alerts, expected["above_100"])
     _check_reporting_layer(url)
     _check_remittance_corridors(url, expected["corridors"])
+    _check_published_comparison(url, expected["corridors"]["published_2017"])
     if url.startswith("duckdb"):  # the pages are the same on both engines: drawn once
         _check_factsheets(url, tmp_path)
     _check_a_second_release_refreshes_the_reporting_layer(url, real_server, expected["remittances"])
@@ -243,6 +309,10 @@ def _check_row_counts(url: str, expected: dict, server: RealSourcesServer) -> No
     wanted = {
         **expected["rows"],
         "dw.fact_migrant_stock": server.ims_info.workbook_rows * 24,  # every row × 3 sexes × 8 years
+        # every cell of the published matrix, its WORLD row and column included (215 × 215)
+        "dw.fact_published_remittance": len(
+            read_matrix(REAL_DATA_DIR / KNOMAD_FILE_NAME, "sending", "receiving")
+        ),
     }
     recorded = {
         table: (release_id, rows_loaded)
@@ -250,6 +320,7 @@ def _check_row_counts(url: str, expected: dict, server: RealSourcesServer) -> No
             url,
             "SELECT CASE source WHEN 'worldbank_indicators' THEN 'dw.fact_indicator_value'"
             " WHEN 'undesa_migrant_stock' THEN 'dw.fact_migrant_stock'"
+            " WHEN 'knomad_bilateral_remittances' THEN 'dw.fact_published_remittance'"
             " ELSE 'dw.fact_refugee_population' END, release_id, rows_loaded"
             " FROM etl.load_run WHERE status = 'success'",
         )
@@ -450,7 +521,7 @@ def _check_remittance_corridors(url: str, expected: dict) -> None:
     )
     inflow = expected["inflow"]
     assert {(o, y) for o, y, *_ in sums} == expected["covered"]
-    assert len(sums) == 3 * len(expected["covered"])
+    assert len(sums) == 2 * len(expected["covered"])
     for origin, year, method, total, shared, _ in sums:
         assert shared == inflow[(origin, year)], (origin, year)
         assert abs(total - shared) < 0.01, (origin, year, method, total, shared)  # to the cent
@@ -473,9 +544,11 @@ def _check_remittance_corridors(url: str, expected: dict) -> None:
             assert abs(got_usd - share * inflow[("TJK", 2020)]) < 0.01, (method, destination)
     russia_by_stock = expected["tjk_2020"]["stock_shares"]["RUS"]
     assert 0.8 < russia_by_stock < 0.85  # 426,230 of 517,979 Tajik emigrants (UN DESA 2020)
-    by_method = {m: tajik[(m, "RUS")][0] for m in expected["tjk_2020"]}
-    assert len(set(by_method.values())) == 3, by_method  # incomes differ: so do the methods
-    assert tajik[("host_and_origin_income", "AFG")][0] > tajik[("host_income", "AFG")][0]  # a poorer host
+    ppp = expected["tjk_2020_ppp"]
+    assert ppp["RUS"] > ppp["TJK"] > ppp["AFG"]  # a richer host and a poorer one
+    # Migrants in a richer host weigh more than the average, in a poorer one the origin's income only.
+    assert tajik[("published_method", "RUS")][0] > tajik[("stock_shares", "RUS")][0]
+    assert tajik[("published_method", "AFG")][0] < tajik[("stock_shares", "AFG")][0]
 
     interpolated = rows(
         url,
@@ -502,6 +575,25 @@ def _check_remittance_corridors(url: str, expected: dict) -> None:
             assert observed is None and gap is None, country
         else:
             assert abs(observed - published) < 0.5 and abs(gap - (estimated - observed)) < 0.01, country
+
+
+def _check_published_comparison(url: str, expected: dict) -> None:
+    """Today's data against the published 2017 matrix: the summary view's figures equal those
+    computed here from the CSV and XLSX files; the matrix loaded whole, '-' cells not estimated."""
+    summary = {
+        row.method: row
+        for row in rows(url, "SELECT * FROM reporting.published_remittance_accuracy WHERE year = 2017")
+    }
+    assert set(summary) == set(expected)
+    for method, figures in expected.items():
+        for column, value in figures.items():
+            assert getattr(summary[method], column) == pytest.approx(value, abs=1e-9), (method, column)
+    statuses = dict(
+        rows(
+            url, "SELECT estimate_status, count(*) FROM dw.fact_published_remittance GROUP BY estimate_status"
+        )
+    )
+    assert statuses["not_estimated"] == 4 and statuses["estimated"] == 214 * 214 - 4
 
 
 def _check_factsheets(url: str, folder) -> None:
@@ -547,21 +639,27 @@ def _check_factsheets(url: str, folder) -> None:
 
 
 def _check_remittance_sources(url: str, folder) -> None:
-    """Tajikistan's page shows the five countries its remittances come from, labelled as model
-    estimates with the method, with the reporting view's figures; Tokelau (no inflow) says so."""
+    """Tajikistan's page shows the five countries its remittances come from as model estimates,
+    with the reporting view's figures, beside the published 2017 matrix's (Russia: 76.0 %), each
+    labelled; India's says Pakistan is not estimated, by the publisher and so by the model;
+    Tokelau (no inflow) says so."""
     page = (folder / "TJK" / "factsheet.html").read_text()
-    shown = re.findall(r'<tr data-source="(\w+)" data-value="([^"]*)">', page)
+    shown = re.findall(r'<tr data-source="(\w+)" data-value="([^"]*)" data-published="([^"]*)">', page)
     top = rows(
         url,
         "SELECT destination_code, estimated_usd FROM reporting.remittance_corridors WHERE origin_code = 'TJK'"
-        " AND method = 'stock_shares' AND corridor_rank <= 5 AND year = 2023 ORDER BY corridor_rank",
+        " AND method = 'published_method' AND corridor_rank <= 5 AND year = 2023 ORDER BY corridor_rank",
     )
-    assert [(code, float(value)) for code, value in shown] == [tuple(r) for r in top]
-    assert shown[0][0] == "RUS"
-    assert 'data-kind="model estimate"' in page and "model estimates, not observed figures" in page
+    assert [(code, float(value)) for code, value, _ in shown] == [tuple(r) for r in top]
+    assert shown[0][0] == "RUS" and float(shown[0][2]) == pytest.approx(1_686.574106e6, rel=1e-9)
+    assert 'data-kind="model estimate"' in page and "estimates, not observed figures" in page
     assert "Ratha and Shaw 2007 method" in page and "Migrant stock: interpolated 2020-2024" in page
+    assert "Published estimate 2017" in page and "KNOMAD 2017 (April 2018 version)" in page
+    india = (folder / "IND" / "factsheet.html").read_text()
+    assert 'data-excluded="PAK"' in india and "Pakistan: not estimated by the publisher" in india
+    assert 'data-source="PAK"' not in india
     tokelau = (folder / "TKL" / "factsheet.html").read_text()
-    assert 'data-source="' not in tokelau and 'colspan="5" class="na">not available' in tokelau
+    assert 'data-source="' not in tokelau and 'colspan="7" class="na">not available' in tokelau
 
 
 def _rows_name(country: str) -> str:
@@ -599,7 +697,7 @@ def _check_a_second_release_refreshes_the_reporting_layer(
         "SELECT method, sum(estimated_usd), max(inflow_release) FROM reporting.remittance_corridors"
         " WHERE origin_code = 'TJK' AND year = 2023 GROUP BY method",
     )
-    assert len(corridors) == 3
+    assert len(corridors) == 2
     assert all(abs(total - revised) < 0.01 and release == "2025-12-16" for _, total, release in corridors)
     others = rows(
         url,

@@ -26,6 +26,7 @@ SNAPSHOTS = {
     "worldbank_base_url": sample_url("worldbank_indicators"),
     "undesa_ims_url": f"file://{IMS_SAMPLE}",
     "unhcr_base_url": sample_url("unhcr_refugees"),
+    "knomad_matrix_url": f"file://{sample_path('knomad_bilateral_remittances')}",
 }
 
 
@@ -35,6 +36,7 @@ def loaded(make_settings, warehouse_url):
     pipeline.run_source("worldbank_indicators", settings)
     pipeline.run_source("undesa_migrant_stock", settings)
     pipeline.run_source("unhcr_refugees", settings)
+    pipeline.run_source("knomad_bilateral_remittances", settings)
     return settings
 
 
@@ -63,14 +65,22 @@ def test_figures_equal_the_reporting_views(loaded):
     corridors = dicts(
         url,
         "SELECT destination_code, estimated_usd, corridor_rank FROM reporting.remittance_corridors"
-        " WHERE origin_code = 'TJK' AND year = 2023 AND method = 'stock_shares' ORDER BY corridor_rank",
+        " WHERE origin_code = 'TJK' AND year = 2023 AND method = 'published_method' ORDER BY corridor_rank",
     )
     sources = facts["remittance_sources"]
     assert sources["year"] == 2023 and sources["inflow_usd"] == 4633754222
-    assert [(r["code"], r["stock_shares"]) for r in sources["rows"]] == [
+    assert [(r["code"], r["published_method"]) for r in sources["rows"]] == [
         (c["destination_code"], c["estimated_usd"]) for c in corridors if c["corridor_rank"] <= 5
     ]
     assert sources["rows"][0]["code"] == "RUS"
+    # Beside the model, the published 2017 matrix (the sample's extract of the real workbook):
+    # Russian Federation → Tajikistan US$ 1,686.57 m of 2,219.7 m, 76.0 %.
+    russia = sources["rows"][0]
+    assert russia["published"] == pytest.approx(1_686.574106e6, rel=1e-9)
+    assert round(russia["published_pct"], 1) == 76.0
+    assert sources["published_year"] == 2017
+    assert sources["published_release"] == "KNOMAD 2017 (April 2018 version)"
+    assert russia["stock_shares"] != russia["published_method"]  # incomes in PPP differ: so do the methods
     assert abs(sum(c["estimated_usd"] for c in corridors) - 4633754222) < 0.01  # the inflow, shared out
     assert (
         figures["emigrants"].release == "IMS 2024"

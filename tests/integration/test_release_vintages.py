@@ -112,6 +112,8 @@ def _check_the_layer_as_of_each_release(url: str) -> None:
         latest = as_of_relations({"dw.fact_indicator_value": ids["2025-12-16"]})
         assert sorted(latest) == [
             "reporting.diaspora_profile",
+            "reporting.published_remittance_accuracy",
+            "reporting.published_remittance_comparison",
             "reporting.remittance_corridor_gaps",
             "reporting.remittance_corridors",
             "reporting.remittances",

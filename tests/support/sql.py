@@ -46,3 +46,24 @@ def rows_then_close(url: str, sql: str, /, **params: object) -> list[sa.Row]:
             return conn.execute(_statement(sql, params), params).all()
     finally:
         engine.dispose()
+
+
+def insert_release(conn: sa.Connection, release_id: int, source: str, label: str, publisher: str) -> None:
+    """A release row for facts a test writes itself (``publisher`` says what they are)."""
+    from datetime import UTC, datetime
+
+    conn.execute(
+        sa.text(
+            "INSERT INTO dw.dim_source_release (release_id, source, publisher, dataset, release_label,"
+            " url, content_sha256, fetched_at, licence, citation, raw_location) VALUES (:i, :s, :p,"
+            " :p, :l, 'http://127.0.0.1/', :h, :t, 'none', 'none', 'none')"
+        ),
+        {
+            "i": release_id,
+            "s": source,
+            "p": publisher,
+            "l": label,
+            "h": f"{release_id:064d}",
+            "t": datetime.now(UTC),
+        },
+    )

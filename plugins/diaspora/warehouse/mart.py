@@ -32,8 +32,10 @@ MART_CHECKS_DIR = MART_SQL_DIR / "checks"
 FACT_KEYS: dict[str, tuple[str, ...]] = {table: grain.keys for table, grain in FACT_GRAINS.items()}
 
 # The mart tables each fact table feeds, in refresh order (a later one reads an earlier one).
-# The corridor estimates read both World Bank and UN DESA facts: a new release of either recomputes them.
-CORRIDORS = ("mart.remittance_corridors", "mart.remittance_corridor_gaps")
+# The corridor estimates read both World Bank and UN DESA facts: a new release of either recomputes
+# them, and their comparison with the published matrices, which a new matrix recomputes too.
+PUBLISHED_COMPARISON = ("mart.published_remittance_comparison", "mart.published_remittance_accuracy")
+CORRIDORS = ("mart.remittance_corridors", "mart.remittance_corridor_gaps", *PUBLISHED_COMPARISON)
 REFRESHED_BY: dict[str, tuple[str, ...]] = {
     "dw.fact_indicator_value": ("mart.remittances", "mart.diaspora_profile", *CORRIDORS),
     "dw.fact_migrant_stock": (
@@ -43,6 +45,7 @@ REFRESHED_BY: dict[str, tuple[str, ...]] = {
         *CORRIDORS,
     ),
     "dw.fact_refugee_population": ("mart.refugees",),
+    "dw.fact_published_remittance": PUBLISHED_COMPARISON,
 }
 
 # Release order: the newest release is the one published last (then fetched last).

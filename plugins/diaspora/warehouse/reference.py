@@ -17,14 +17,15 @@ import sqlalchemy as sa
 from diaspora.countries import REFERENCE_DIR, country_groups, country_table, special_areas, un_area_rows
 from diaspora.engagement_registry import registry_frames
 from diaspora.health import health_frame
+from diaspora.remittance_model import rule_frames
 from diaspora.warehouse.load import bulk_insert, merge
 from diaspora.warehouse.mart import refresh_all
 
 
 def sync_reference_data(engine: sa.Engine, source_health_file: Path) -> dict[str, int]:
-    """Upsert countries, UN and special areas, source health; replace group memberships and the
-    registry; rebuild the reporting layer, which reads them (names, memberships), in the same
-    transaction."""
+    """Upsert countries, UN and special areas, source health; replace group memberships, the
+    registry and the corridor model's rules; rebuild the reporting layer, which reads them (names,
+    memberships, rules), in the same transaction."""
     countries = pd.concat([country_table(), un_area_rows(), special_areas()], ignore_index=True)
     groups, members = country_groups()
     with engine.begin() as conn:
@@ -36,7 +37,7 @@ def sync_reference_data(engine: sa.Engine, source_health_file: Path) -> dict[str
         # Memberships and the registry are replaced wholesale: a corrected file is corrected here.
         conn.exec_driver_sql("DELETE FROM dw.bridge_country_group")
         merged["dw.bridge_country_group"] = bulk_insert(conn, "dw.bridge_country_group", members)
-        for table, frame in registry_frames().items():
+        for table, frame in {**registry_frames(), **rule_frames()}.items():
             conn.exec_driver_sql(f"DELETE FROM {table}")
             merged[table] = bulk_insert(conn, table, frame)
         conn.execute(
