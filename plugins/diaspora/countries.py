@@ -202,6 +202,13 @@ def known_country_codes() -> set[str]:
     return set(country_table()["country_code"])
 
 
+def known_code(code: str) -> str:
+    """``code`` if it is a conformed country's, else ValueError (for reference files' validators)."""
+    if code not in known_country_codes():
+        raise ValueError(f"unknown country code {code!r}")
+    return code
+
+
 @lru_cache(maxsize=1)
 def special_areas() -> pd.DataFrame:
     """Publishers' codes for what is not a country, as dim_country rows (``reference/special_areas.csv``)."""

@@ -15,16 +15,10 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from diaspora.countries import REFERENCE_DIR, known_country_codes
+from diaspora.countries import REFERENCE_DIR, known_code
 from diaspora.errors import ConfigError
 
 REGISTRY_DIR = REFERENCE_DIR / "registry"
-
-
-def _known(code: str) -> str:
-    if code not in known_country_codes():
-        raise ValueError(f"unknown country code {code!r}")
-    return code
 
 
 class _Entry(BaseModel):
@@ -45,7 +39,7 @@ class Organisation(_Entry):
     founded: int | None = None
     activities: list[Literal["integration", "development", "culture", "advocacy", "business", "education"]]
 
-    _host = field_validator("host_country")(classmethod(lambda cls, v: _known(v)))
+    _host = field_validator("host_country")(classmethod(lambda cls, v: known_code(v)))
 
 
 class Policy(_Entry):
@@ -62,7 +56,7 @@ class PoliticalRights(_Entry):
     dual_citizenship_since: int | None = None
     voting_from_abroad: str | None = None
 
-    _with = field_validator("dual_citizenship_with")(classmethod(lambda cls, v: [_known(c) for c in v]))
+    _with = field_validator("dual_citizenship_with")(classmethod(lambda cls, v: [known_code(c) for c in v]))
 
 
 class CountryRegistry(_Entry):
@@ -73,7 +67,7 @@ class CountryRegistry(_Entry):
     policies: list[Policy] = []
     political_rights: PoliticalRights | None = None
 
-    _country = field_validator("country")(classmethod(lambda cls, v: _known(v)))
+    _country = field_validator("country")(classmethod(lambda cls, v: known_code(v)))
 
 
 def _where(path: Path, raw: dict, location: tuple) -> str:

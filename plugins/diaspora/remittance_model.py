@@ -14,18 +14,12 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from diaspora.countries import REFERENCE_DIR, known_country_codes
+from diaspora.countries import REFERENCE_DIR, known_code
 from diaspora.errors import ConfigError
 
 RULES_FILE = REFERENCE_DIR / "remittance_corridors.yml"
 # The parameters the model's SQL reads, each required.
 PARAMETERS = ("income_gap_exponent",)
-
-
-def _known(code: str) -> str:
-    if code not in known_country_codes():
-        raise ValueError(f"unknown country code {code!r}")
-    return code
 
 
 class _Rule(BaseModel):
@@ -42,14 +36,14 @@ class Exclusion(_Rule):
     origin: str  # the country receiving the remittances
     destination: str  # the country sending them
 
-    _codes = field_validator("origin", "destination")(_known)
+    _codes = field_validator("origin", "destination")(known_code)
 
 
 class StockProxy(_Rule):
     country: str
     proxy: str
 
-    _codes = field_validator("country", "proxy")(_known)
+    _codes = field_validator("country", "proxy")(known_code)
 
 
 class ModelRules(BaseModel):

@@ -19,7 +19,14 @@ import pandas as pd
 import pytest
 
 from tests.support import ROOT
-from tests.support.corridor_model import method_shares, published_shares, read_matrix, share_differences
+from tests.support.corridor_model import (
+    EXCLUDED,
+    STOCK_PROXIES,
+    method_shares,
+    published_shares,
+    read_matrix,
+    share_differences,
+)
 from tests.support.dag_helpers import load_dag, states
 from tests.support.real_sources import (
     KNOMAD_FILE_NAME,
@@ -145,15 +152,6 @@ def _shares_above_100(wdi: pd.DataFrame) -> int:
         index=["iso3", "year"], columns="indicator", values="value"
     )
     return int((wide["BX.TRF.PWKR.CD.DT"] / wide["NY.GDP.MKTP.CD"] * 100 > 100).sum())
-
-
-EXCLUDED = {
-    ("IND", "PAK"),
-    ("PAK", "IND"),
-    ("LBN", "ISR"),
-    ("ISR", "LBN"),
-}  # reference/remittance_corridors.yml
-STOCK_PROXIES = {"XKX": "SRB"}  # UN DESA counts Kosovo within Serbia
 
 
 def _corridor_stock(ims: pd.DataFrame) -> pd.Series:

@@ -18,6 +18,7 @@ import pytest
 from diaspora import pipeline
 from diaspora.warehouse.engine import get_engine
 from tests.support.corridor_model import (
+    EXCLUDED,
     matrix_stock,
     method_shares,
     published_shares,
@@ -33,12 +34,6 @@ MIGRATION = REAL_DATA_DIR / "knomad_bilateral_migration_2017.xlsx"
 YEAR = 2017
 WDI_RELEASE, STOCK_RELEASE = 9101, 9102
 INFLOW, PPP = "BX.TRF.PWKR.CD.DT", "NY.GDP.PCAP.PP.KD"
-EXCLUDED = {
-    ("IND", "PAK"),
-    ("PAK", "IND"),
-    ("LBN", "ISR"),
-    ("ISR", "LBN"),
-}  # reference/remittance_corridors.yml
 
 
 @pytest.fixture(scope="module")

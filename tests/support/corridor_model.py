@@ -20,6 +20,10 @@ import pandas as pd
 
 EXPONENT = 0.75  # reference/remittance_corridors.yml
 WORLD = "M49:900"
+# The publisher's exclusions the model follows (reference/remittance_corridors.yml; the 2017 matrix's
+# '-' cells, tests/unit/test_remittance_model.py) and the stocks it borrows.
+EXCLUDED = {("IND", "PAK"), ("PAK", "IND"), ("LBN", "ISR"), ("ISR", "LBN")}
+STOCK_PROXIES = {"XKX": "SRB"}  # UN DESA counts Kosovo within Serbia
 
 
 def method_shares(

@@ -153,7 +153,7 @@ def test_a_web_page_instead_of_the_workbook_is_refused(tmp_path, make_settings):
     settings = make_settings(undesa_ims_url=f"file://{page}")
     from diaspora.errors import SourceError
 
-    with pytest.raises(SourceError, match="expected an .xlsx workbook.*User-Agent"):
+    with pytest.raises(SourceError, match="expected the UN DESA .* as an .xlsx workbook.*User-Agent"):
         pipeline.extract("undesa_migrant_stock", settings)
 
 

@@ -32,6 +32,7 @@ from diaspora.landing import Manifest
 from diaspora.settings import Settings
 from diaspora.sources.base import ParsedDataset, ReleaseAbout
 from diaspora.sources.knomad_bilateral_remittances import SOURCE
+from diaspora.sources.workbook import read_sheet
 
 HEADER = "receiving (across) / sending (down)"
 HEADER_PREFIX = "receiving (across)"
@@ -115,22 +116,6 @@ def read_edition(title: str, where: str) -> Edition:
     return Edition(int(found.group(1)), normalise(version.group(1)) if version else None, title)
 
 
-def _read(path: Path, engine: str, sheet: str | int | None, rows: int | None = None):  # noqa: ANN202
-    try:
-        # keep_default_na=False: only the workbook's own '-' means "not estimated", not "NA" etc.
-        return pd.read_excel(
-            path,
-            sheet_name=sheet,
-            header=None,
-            engine=engine,
-            dtype=object,
-            keep_default_na=False,
-            nrows=rows,
-        )
-    except ValueError as exc:
-        raise ParseError(f"{path}: cannot read the workbook: {exc}") from exc
-
-
 def _header_row(sheet: pd.DataFrame) -> int | None:
     for position in range(min(HEADER_ROWS_SEARCHED, len(sheet))):
         first = normalise(sheet.iat[position, 0]).lower() if sheet.shape[1] else ""
@@ -142,7 +127,7 @@ def _header_row(sheet: pd.DataFrame) -> int | None:
 def find_sheet(path: Path, engine: str = "calamine") -> tuple[str, int, Edition]:
     """(sheet name, 0-based header row, edition) of the matrix: the sheet whose header row starts
     'receiving (across)', with the title in the rows above it."""
-    heads = _read(path, engine, None, HEADER_ROWS_SEARCHED)
+    heads = read_sheet(path, engine, None, HEADER_ROWS_SEARCHED)
     for name, head in heads.items():
         row = _header_row(head)
         if row is not None:
@@ -270,7 +255,7 @@ def read_matrix(path: Path, engine: str = "calamine") -> Matrix:
     """The matrix of the workbook at ``path``, in whichever sheet holds it."""
     sheet_name, header, edition = find_sheet(path, engine)
     where = f"{path}, sheet '{sheet_name}'"
-    sheet = _read(path, engine, sheet_name)
+    sheet = read_sheet(path, engine, sheet_name)
     columns, receivers = _names_across([normalise(c) for c in sheet.iloc[header]], where)
     rows, senders = _names_down(sheet, header, where)
     values, not_estimated = _values(sheet, rows, columns, senders, receivers, where)

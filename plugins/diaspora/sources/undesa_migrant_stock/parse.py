@@ -30,6 +30,7 @@ from diaspora.sources.undesa_migrant_stock.layout import (
     read_edition,
     read_header,
 )
+from diaspora.sources.workbook import read_sheet
 
 NOT_AVAILABLE = {"..", "", "-", "…"}
 WORLD = 900
@@ -55,25 +56,9 @@ def _numbers(column: pd.Series, header: str, first_row: int, where: str) -> pd.S
     return values.astype("float64")
 
 
-def _read_sheet(path: Path, engine: str, rows: int | None = None) -> pd.DataFrame:
-    try:
-        # keep_default_na=False: only the workbook's own markers mean "not available", not "n/a" etc.
-        return pd.read_excel(
-            path,
-            sheet_name=SHEET,
-            header=None,
-            engine=engine,
-            dtype=object,
-            keep_default_na=False,
-            nrows=rows,
-        )
-    except ValueError as exc:
-        raise ParseError(f"{path}: cannot read sheet '{SHEET}': {exc}") from exc
-
-
 def edition_of(path: Path, engine: str = "calamine") -> Edition:
     """The edition the workbook's title rows name (read without the data rows)."""
-    sheet = _read_sheet(path, engine, TITLE_ROWS_READ)
+    sheet = read_sheet(path, engine, SHEET, TITLE_ROWS_READ)
     header = find_header(sheet, str(path))
     return read_edition([[normalise(c) for c in sheet.iloc[r]] for r in range(header)], str(path))
 
@@ -94,7 +79,7 @@ class Workbook:
 def read_table(path: Path, engine: str = "calamine") -> Workbook:
     """The edition, header and data rows of ``Table 1``, in whichever known layout it is."""
     where = str(path)
-    sheet = _read_sheet(path, engine)
+    sheet = read_sheet(path, engine, SHEET)
     header = read_header(sheet, where)
     edition = read_edition([[normalise(c) for c in sheet.iloc[r]] for r in range(header.row)], where)
     if edition.year != header.years[-1]:
