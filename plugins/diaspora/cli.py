@@ -6,6 +6,7 @@ diaspora pool                create or resize the Airflow pool of warehouse task
 diaspora check-secrets       refuse placeholder or too-short deploy secrets (the environment's), naming each
 diaspora secrets             print a .env with every secret freshly generated (from .env.example)
 diaspora run-dags [DAG ...]  run DAGs once in-process (dag.test), sources before reporting
+diaspora status [--json]     how things stand; exits 1 when something needs a person
 diaspora report              print the latest remittances per country
 diaspora factsheet --all     factsheets (HTML, PDF, JSON, CSV) of every country with data, and an index
 diaspora diff SOURCE [OLD] [NEW]   what a release changed: values added, removed, revised
@@ -23,7 +24,14 @@ from pathlib import Path
 from diaspora.settings import PROJECT_ROOT, get_settings
 
 
-def _migrate(_: argparse.Namespace) -> int:
+def readable_warehouse(url: str):  # noqa: ANN201 - a SQLAlchemy engine
+    """The warehouse, if it exists and is migrated (imported late: other commands need no SQLAlchemy)."""
+    from diaspora.warehouse.schema import readable_warehouse as readable
+
+    return readable(url)
+
+
+def _migrate(args: argparse.Namespace) -> int:
     from diaspora.pipeline import prepare_warehouse
     from diaspora.warehouse.engine import safe_url
 
@@ -33,7 +41,26 @@ def _migrate(_: argparse.Namespace) -> int:
         f"Warehouse {safe_url(settings.warehouse_url)} is up to date (migrations applied now: "
         f"{', '.join(applied) or 'none'}; reference data synced)"
     )
+    # Without its pool every warehouse task waits in 'scheduled' forever: the deploy step that every
+    # deploy runs makes sure it exists (where Airflow's metadata database is reachable).
+    try:
+        _pool(args)
+    except Exception as exc:  # noqa: BLE001 - no Airflow here: say so, the warehouse is done
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        print(
+            f"NOT DONE: the Airflow pool {settings.warehouse_pool} (Airflow's metadata database: {reason}). "
+            "Run `diaspora pool` where Airflow runs, or every warehouse task waits forever.",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from diaspora.status import collect, format_status
+
+    status = collect(get_settings())
+    print(status.as_json() if args.json else format_status(status))
+    return status.exit_code(strict=args.strict)
 
 
 def _check_secrets(_: argparse.Namespace) -> int:
@@ -107,8 +134,10 @@ def _report(args: argparse.Namespace) -> int:
         latest_remittances,
         survey_estimates,
     )
+    from diaspora.warehouse.published import readable_reporting
 
     settings = get_settings()
+    readable_reporting(settings)
     print(format_remittances(latest_remittances(settings, years=args.years)))
     print()
     print(format_profiles(latest_profiles(settings)))
@@ -125,21 +154,26 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _factsheet(args: argparse.Namespace) -> int:
+    from diaspora.errors import UsageError
     from diaspora.factsheet import render_countries
+    from diaspora.sources import get_source
 
     settings = get_settings()
     if not args.all and not args.countries:
-        print("Name ISO3 codes (diaspora factsheet TJK KGZ) or --all.", file=sys.stderr)
-        return 2
-    countries = None if args.all else [c.upper() for c in args.countries]
+        raise UsageError("name ISO3 codes (`diaspora factsheet TJK KGZ`) or --all")
     pins = {}
     for pin in args.release or []:
         source, separator, release = pin.partition("=")
         if not separator or not release:
-            print(f"--release {pin!r}: expected SOURCE=RELEASE, e.g. unhcr_refugees=3", file=sys.stderr)
-            return 2
-        pins[source] = release
-    result = render_countries(settings, countries, workers=args.workers, pdf=not args.no_pdf, pins=pins)
+            raise UsageError(f"--release {pin!r}: expected SOURCE=RELEASE, e.g. unhcr_refugees=3")
+        pins[get_source(source).key] = release
+    from diaspora.warehouse.published import readable_reporting
+
+    engine = readable_warehouse(settings.warehouse_url) if pins else readable_reporting(settings)
+    countries = None if args.all else _known_countries(engine, [c.upper() for c in args.countries])
+    result = render_countries(
+        settings, countries, workers=args.workers, pdf=not args.no_pdf, pins=pins, progress=True
+    )
     print(
         f"{result['countries']} factsheets and {result['pdfs']} PDFs in {result['seconds']:.1f} s "
         f"(read {result['read_s']:.1f} s, pages {result['pages_s']:.1f} s, PDFs {result['pdf_s']:.1f} s); "
@@ -150,9 +184,36 @@ def _factsheet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _known_countries(engine, codes: list[str]) -> list[str]:  # noqa: ANN001 - a SQLAlchemy engine
+    """``codes`` if the warehouse knows each of them, else a UsageError naming those it does not."""
+    import sqlalchemy as sa
+
+    from diaspora.errors import UsageError
+
+    statement = sa.text("SELECT country_code FROM reporting.areas WHERE country_code IN :codes")
+    with engine.connect() as conn:
+        known = {
+            row[0]
+            for row in conn.execute(
+                statement.bindparams(sa.bindparam("codes", expanding=True)), {"codes": codes}
+            )
+        }
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown country code(s) {', '.join(unknown)}: use ISO 3166 alpha-3 codes such as TJK "
+            "(`reporting.areas` lists every code the warehouse knows)"
+        )
+    return codes
+
+
 def _diff(args: argparse.Namespace) -> int:
     from diaspora.pipeline import compare_releases
     from diaspora.revisions import format_diff
+    from diaspora.sources import get_source
+
+    get_source(args.source)  # an unknown source before anything opens the warehouse
+    readable_warehouse(get_settings().warehouse_url)
 
     compared = compare_releases(args.source, args.old, args.new)
     print(format_diff(compared.diff, compared.old_name, compared.new_name, compared.verdict, top=args.top))
@@ -166,9 +227,14 @@ def _diff(args: argparse.Namespace) -> int:
 
 def _backfill(args: argparse.Namespace) -> int:
     from diaspora.pipeline import backfill, prepare_warehouse
+    from diaspora.progress import Progress
 
+    progress = Progress(f"backfill {args.source}", 4)
+    progress.start("migrate")
     prepare_warehouse()
-    result = backfill(args.source, args.release, reload=args.reload, accept=args.accept)
+    progress.done()
+    result = backfill(args.source, args.release, reload=args.reload, accept=args.accept, progress=progress)
+    progress.finish()
     return _print_loaded(result)
 
 
@@ -241,6 +307,8 @@ def _quiet_airflow() -> None:
 
 
 def _run_dags(args: argparse.Namespace) -> int:
+    from diaspora.progress import Progress
+
     _quiet_airflow()
     from airflow.dag_processing.dagbag import DagBag
 
@@ -257,22 +325,35 @@ def _run_dags(args: argparse.Namespace) -> int:
         print(f"Unknown DAG id(s) {unknown}; known: {sorted(bag.dags)}", file=sys.stderr)
         return 2
     failed = []
+    progress = Progress("run-dags", len(wanted))
     for dag_id in wanted:
         sent = len(alerts.SENT)
+        progress.start(dag_id)
         dag_run = bag.dags[dag_id].test()
+        progress.done(announce=False)  # its own lines follow
         print("\n".join(_progress(dag_run, alerts.SENT[sent:])), flush=True)
         if str(dag_run.state) != "success":
             failed.append(dag_id)
+    progress.finish()
     if failed:
         print(f"DAG run(s) failed: {failed}; their task logs are above.", file=sys.stderr)
         return 1
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """A malformed command line gets one line saying what is wrong and where the help is."""
+
+    def error(self, message: str) -> None:  # argparse's hook; never returns
+        print(f"{self.prog}: {message} (`{self.prog} --help` lists the arguments)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="diaspora", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser(
@@ -366,6 +447,13 @@ def build_parser() -> argparse.ArgumentParser:
     scaffold.add_argument("--dry-run", action="store_true", help="list the files without writing them")
     scaffold.set_defaults(func=_new_source)
 
+    status = commands.add_parser(
+        "status", help="how things stand: sources, held releases, surveys, warehouse, Airflow (exit 1: act)"
+    )
+    status.add_argument("--json", action="store_true", help="the same as JSON")
+    status.add_argument("--strict", action="store_true", help="exit 1 on warnings too (stale, to review)")
+    status.set_defaults(func=_status)
+
     report = commands.add_parser("report", help="print the latest remittances per country")
     report.add_argument("--years", type=int, default=3, help="latest years per country")
     report.set_defaults(func=_report)
@@ -373,11 +461,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A user's mistake (:class:`UsageError`: an unknown source, country or release,
+    nothing to compare, a warehouse missing or not migrated) prints one line and exits 2; another
+    error prints one message and exits 1; ``--debug`` shows the traceback instead. Run as the
+    ``diaspora`` command (``argv`` None), it then leaves without the interpreter's teardown: no leak
+    noise at exit. Called with ``argv`` (tests), it returns the exit code."""
     args = build_parser().parse_args(argv)
-    code = args.func(args)
-    if args.func is _run_dags:
+    try:
+        code = args.func(args)
+    except (Exception, KeyboardInterrupt) as exc:
+        if args.debug:
+            raise
+        code = _report_error(args.command, exc)
+    if argv is None:
         _exit_without_teardown(code)
     return code
+
+
+def _report_error(command: str, exc: BaseException) -> int:
+    from diaspora.errors import DiasporaError, UsageError
+
+    if isinstance(exc, BrokenPipeError):  # `diaspora status --json | head`: the reader had enough
+        return 0
+    if isinstance(exc, KeyboardInterrupt):
+        print(f"diaspora {command}: interrupted", file=sys.stderr)
+        return 130
+    if isinstance(exc, UsageError):
+        print(f"diaspora {command}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    if isinstance(exc, DiasporaError):
+        print(f"diaspora {command}: {exc}", file=sys.stderr)
+        return 1
+    first = (str(exc).strip().splitlines() or [""])[0]
+    hint = "run again with --debug for the traceback"
+    print(f"diaspora {command}: unexpected {type(exc).__name__}: {first} ({hint})", file=sys.stderr)
+    return 1
 
 
 def _exit_without_teardown(code: int) -> None:
@@ -390,8 +508,11 @@ def _exit_without_teardown(code: int) -> None:
     from diaspora.warehouse.engine import dispose_all
 
     dispose_all()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader of a pipe left
+            pass
     os._exit(code)
 
 

@@ -119,3 +119,16 @@ class WarehouseNotReady(DiasporaError):
 
 class InboxError(DiasporaError):
     """The file system failed around a survey file (a move after its publish): retry, the file is fine."""
+
+
+class UsageError(DiasporaError):
+    """A command was asked for what is not there — an unknown source, country or release, nothing
+    to compare, a warehouse missing or not migrated — or given a malformed argument. The message
+    is one line naming what is wrong and what to run; the CLI prints it and exits 2."""
+
+
+class UnknownSource(UsageError, KeyError):
+    """No registered source has this key (also a KeyError, for code that looks sources up)."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; this one is for people
+        return str(self.args[0]) if self.args else ""

@@ -25,12 +25,14 @@ from diaspora.errors import (
     ReleaseHeld,
     ReleaseQuarantined,
     SourceError,
+    UsageError,
     ValidationFailed,
     WarehouseNotReady,
 )
 from diaspora.health import health_for, release_age_days
 from diaspora.http_client import build_session
 from diaspora.landing import SAFE_NAME, Landing, Manifest, verified_landing
+from diaspora.progress import Progress
 from diaspora.revisions import ReleaseDiff, Verdict, diff_releases, judge, summary_sentence
 from diaspora.settings import Settings, get_settings
 from diaspora.sources import get_source
@@ -51,6 +53,7 @@ from diaspora.warehouse.engine import dialect, get_engine, safe_url
 from diaspora.warehouse.facts import grain_of
 from diaspora.warehouse.load import merge, replace_release_rows
 from diaspora.warehouse.mart import in_country_order, refresh_after_load
+from diaspora.warehouse.published import publish as publish_reporting
 from diaspora.warehouse.reference import reference_fingerprint, sync_reference_data, synced_fingerprint
 from diaspora.warehouse.releases import (
     DiffRecord,
@@ -100,6 +103,7 @@ def prepare_warehouse(settings: Settings | None = None) -> list[str]:
     engine = get_engine(settings.warehouse_url)
     applied = migrate(engine)
     synced = sync_reference_data(engine, settings.source_health_file)
+    publish_reporting(settings)
     if settings.bi_password and dialect(engine) == "postgresql":
         _grant_bi_role(settings, engine)
     log.info(
@@ -687,6 +691,7 @@ def load(
             )
         raise
     log.info(message)
+    publish_reporting(settings)  # DuckDB: readers get the new layer, whole, once it is committed
     _notify_loaded(settings, source.key, release.release_label, loaded, diff, context)
     warnings = _read_warnings(_validation_dir(settings, manifest))
     if warnings:
@@ -758,16 +763,16 @@ def withheld_landing(source_key: str, settings: Settings | None = None) -> str:
     with get_engine(settings.warehouse_url).connect() as conn:
         withheld = last_withheld(conn, source_key)
     if withheld is None:
-        raise DiasporaError(
-            f"No release of {source_key} waits for acceptance: the revision policy held none back since the "
-            "last load (`diaspora diff` shows the latest releases)."
+        raise UsageError(
+            f"no release of {source_key} waits for acceptance: the revision policy held none back since "
+            f"the last load (`diaspora status` shows what waits; `diaspora diff {source_key}` the latest)"
         )
     label, content = withheld
     folder = settings.raw_dir / source_key
     landings = [Manifest.read(path.parent) for path in sorted(folder.glob("*/manifest.json"))]
     matching = [m for m in landings if m.content_sha256 == content]
     if not matching:
-        raise DiasporaError(f"The held release {label} of {source_key} has no landing left in {folder}")
+        raise UsageError(f"The held release {label} of {source_key} has no landing left in {folder}")
     return verified_landing(settings.raw_dir, matching[-1].directory, source_key).directory
 
 
@@ -798,12 +803,12 @@ def _landing_by_label(folder: Path, label: str) -> str:
     if len(contents) == 1:
         return matching[-1].directory
     if contents:
-        raise DiasporaError(
+        raise UsageError(
             f"{len(contents)} landings in {folder} are labelled {label!r} with different contents; name one "
             "folder: " + ", ".join(m.directory for m in matching)
         )
     labels = sorted({m.release_label or "(unlabelled)" for m in manifests})
-    raise DiasporaError(
+    raise UsageError(
         f"No stored landing of release {label!r} in {folder}. Stored releases: {', '.join(labels) or 'none'}"
     )
 
@@ -816,6 +821,7 @@ def backfill(
     *,
     reload: bool = False,
     accept: bool = False,
+    progress: Progress | None = None,
 ) -> dict:
     """Parse, validate and load a stored release again, without the network (CLI; the DAGs do
     the same when triggered with ``{"release": …}``). A loaded release is skipped unless
@@ -824,13 +830,18 @@ def backfill(
     landing_dir = stored_landing(source_key, reference, settings)
     if not is_new_release(landing_dir, settings, run, reload=reload):
         return {"landing_dir": landing_dir, "skipped": True}
-    return {
-        "landing_dir": landing_dir,
-        "skipped": False,
-        "parse": parse(landing_dir, settings).as_dict(),
-        "validate": validate(landing_dir, settings, run, accept=accept).as_dict(),
-        "load": load(landing_dir, settings, run).as_dict(),
+    progress = progress or Progress("backfill", 3, enabled=False)
+    steps = {
+        "parse": lambda: parse(landing_dir, settings),
+        "validate": lambda: validate(landing_dir, settings, run, accept=accept),
+        "load": lambda: load(landing_dir, settings, run),
     }
+    result: dict = {"landing_dir": landing_dir, "skipped": False}
+    for name, step in steps.items():
+        progress.start(name)
+        result[name] = step().as_dict()
+        progress.done()
+    return result
 
 
 @dataclass(frozen=True)
@@ -872,9 +883,9 @@ def compare_releases(
 
 def _nth(releases: list[LoadedRelease], index: int, source_key: str) -> LoadedRelease:
     if index >= len(releases):
-        raise DiasporaError(
-            f"{source_key} has no loaded release before the one to compare ({len(releases)} loaded): "
-            "name the releases (release_id or label)"
+        raise UsageError(
+            f"nothing to compare: {source_key} has {len(releases)} loaded release(s) and a diff needs two; "
+            f"load another (`diaspora backfill {source_key} <landing>`) or name a landing folder as NEW"
         )
     return releases[index]
 

@@ -12,6 +12,7 @@ import importlib
 import pkgutil
 from functools import cache
 
+from diaspora.errors import UnknownSource
 from diaspora.sources.contract import SOURCES_DIR, Source
 
 
@@ -37,4 +38,5 @@ def get_source(key: str) -> Source:
     try:
         return registry()[key]
     except KeyError as exc:
-        raise KeyError(f"Unknown source {key!r}; known: {sorted(registry())}") from exc
+        known = ", ".join(sorted(registry()))
+        raise UnknownSource(f"unknown source {key!r}; the sources are: {known}") from exc

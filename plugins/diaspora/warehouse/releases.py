@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import sqlalchemy as sa
 
-from diaspora.errors import DiasporaError
+from diaspora.errors import UsageError
 from diaspora.warehouse.audit import to_json_text
 from diaspora.warehouse.facts import FactGrain
 from diaspora.warehouse.load import bulk_insert, verify_count
@@ -90,10 +90,8 @@ def find_release(conn: sa.Connection, source: str, reference: str | int) -> Load
         return matches[0]
     known = "; ".join(r.name for r in releases) or "none"
     if not matches:
-        raise DiasporaError(
-            f"{source} has no loaded release {text!r}. Loaded releases, newest first: {known}"
-        )
-    raise DiasporaError(
+        raise UsageError(f"{source} has no loaded release {text!r}; loaded releases, newest first: {known}")
+    raise UsageError(
         f"{source}: {len(matches)} loaded releases are labelled {text!r}; name one by its release_id: "
         + "; ".join(r.name for r in matches)
     )

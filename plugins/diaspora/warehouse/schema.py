@@ -12,9 +12,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from diaspora.errors import UsageError
 from diaspora.settings import SQL_DIR
 from diaspora.warehouse import bi_catalog
-from diaspora.warehouse.engine import dialect
+from diaspora.warehouse.engine import dialect, get_engine, safe_url
 
 # NNNN_name.sql runs on every engine; NNNN_name.duckdb.sql or NNNN_name.postgresql.sql on one only.
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+(?:\.(duckdb|postgresql))?\.sql$")
@@ -100,3 +101,27 @@ def _apply_views(conn: sa.Connection) -> None:
             text = text.replace(placeholder, value)
         for statement in split_statements(text):
             conn.exec_driver_sql(statement)
+
+
+def readable_warehouse(url: str) -> sa.Engine:
+    """The engine of a warehouse that exists and is migrated, for commands that only read it; a
+    :class:`UsageError` saying what to run otherwise. A read never creates a DuckDB file."""
+    parsed = sa.make_url(url)
+    where = safe_url(url)
+    if parsed.get_backend_name() == "duckdb" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).exists():
+            raise UsageError(
+                f"no warehouse at {parsed.database}: run `make demo` (the bundled samples) or `diaspora "
+                "migrate` and the DAGs (`make run`), or point DIASPORA_WAREHOUSE_URL at a built warehouse"
+            )
+    engine = get_engine(url)
+    try:
+        pending = pending_migrations(engine)
+    except sa.exc.DBAPIError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        message = f"cannot open the warehouse {where}: {reason}; check DIASPORA_WAREHOUSE_URL"
+        raise UsageError(message) from exc
+    if pending:
+        named = ", ".join(pending[:3]) + (f" and {len(pending) - 3} more" if len(pending) > 3 else "")
+        raise UsageError(f"the warehouse {where} is not migrated (pending: {named}): run `diaspora migrate`")
+    return engine
