@@ -17,9 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from diaspora.factsheet_data import collect_many, countries_with_data, pin_releases
+from diaspora.progress import Progress
 from diaspora.settings import PROJECT_ROOT, Settings
 from diaspora.text_report import NOT_AVAILABLE, count, one_decimal
 from diaspora.warehouse.engine import get_engine
+from diaspora.warehouse.published import reading_url
 
 TEMPLATE = PROJECT_ROOT / "plugins" / "diaspora" / "templates" / "factsheet.html.j2"
 INDEX_TEMPLATE = TEMPLATE.with_name("factsheet_index.html.j2")
@@ -198,6 +200,7 @@ def render_countries(
     workers: int | None = None,
     pdf: bool = True,
     pins: dict[str, str] | None = None,
+    progress: bool = False,
 ) -> dict:
     """Factsheets under ``<data_dir>/factsheets/<ISO3>/``, an index page, and a PDF beside each page.
 
@@ -214,7 +217,10 @@ def render_countries(
 
     started = time.perf_counter()
     folder = settings.data_dir / "factsheets"
-    with get_engine(settings.warehouse_url).connect() as conn:
+    # Current figures from the readers' copy (DuckDB: never blocked by a load); figures as a pinned
+    # release published them are computed from the warehouse's facts.
+    url = settings.warehouse_url if pins else reading_url(settings)
+    with get_engine(url).connect() as conn:
         as_of = pin_releases(conn, pins) if pins else None
         folder = folder / as_of.folder_name if as_of else folder
         every = countries_with_data(conn, as_of.relations if as_of else None)
@@ -223,12 +229,20 @@ def render_countries(
         facts = collect_many(conn, codes, settings.factsheet_group, as_of)
     timings = {"read_s": time.perf_counter() - started}
     jobs = [(f, str(folder / f["country_code"])) for f in facts]
+    shown = Progress("factsheets", len(jobs) + (1 if pdf else 0), enabled=progress)
+    shown.start(f"drawing {len(jobs)} pages")
     workers = workers or min(len(jobs), os.cpu_count() or 1) or 1
+    written = []
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            written = list(pool.map(_render_one, jobs, chunksize=4))
+            for (fact, _), paths in zip(jobs, pool.map(_render_one, jobs, chunksize=4), strict=True):
+                written.append(paths)
+                shown.done(fact["country_code"], announce=False)
+                shown.start(f"drawing pages ({len(written)} of {len(jobs)} drawn)")
     else:
-        written = [_render_one(job) for job in jobs]
+        for job in jobs:
+            written.append(_render_one(job))
+            shown.done(job[0]["country_code"], announce=False)
     pages = dict(zip(codes, written, strict=True))
     index = write_index(folder, facts, names)
     timings["pages_s"] = time.perf_counter() - started - timings["read_s"]
@@ -237,13 +251,16 @@ def render_countries(
         from diaspora.printing import ChromiumMissing, print_pdfs
 
         try:
+            shown.start(f"printing {len(pages)} PDFs")
             printed = print_pdfs([Path(p["html"]) for p in pages.values()])
+            shown.done()
             for paths in pages.values():
                 paths["pdf"] = str(Path(paths["html"]).with_suffix(".pdf"))
             result["pdfs"] = len(printed)
         except ChromiumMissing as missing:
             log.warning("%s", missing)
             result["pdf_problem"] = str(missing)
+    shown.finish()
     result["seconds"] = round(time.perf_counter() - started, 2)
     timings["pdf_s"] = result["seconds"] - timings["read_s"] - timings["pages_s"]
     result |= {name: round(value, 2) for name, value in timings.items()}

@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     )
     unhcr_year_from: int = Field(default=2000, ge=1951, description="First year pulled from UNHCR.")
     unhcr_page_limit: int = Field(default=10000, ge=1, description="Items per UNHCR API page.")
+    reporting_copy: Path | None = Field(
+        default=None,
+        description=(
+            "DuckDB only: the read-only copy of the reporting layer published after every load, which"
+            " BI tools, `diaspora report` and the factsheets read; default"
+            " <data_dir>/diaspora_reporting.duckdb (not reporting.duckdb: DuckDB names a database after"
+            " its file, which would clash with the schema reporting)."
+        ),
+    )
     survey_inbox: Path | None = Field(
         default=None, description="Folder where survey files are dropped; default <data_dir>/surveys/inbox."
     )
@@ -233,6 +242,10 @@ class Settings(BaseSettings):
     @property
     def parsed_dir(self) -> Path:
         return self.data_dir / "parsed"
+
+    @property
+    def reporting_copy_path(self) -> Path:
+        return self.reporting_copy or self.data_dir / "diaspora_reporting.duckdb"
 
     @property
     def survey_inbox_dir(self) -> Path:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from diaspora.settings import Settings
 from diaspora.warehouse.engine import fetch_dicts, get_engine
+from diaspora.warehouse.published import reading_url
 
 NOT_AVAILABLE = "not available"
 
 
 def _rows(settings: Settings, sql: str, **params: object) -> list[dict]:
-    with get_engine(settings.warehouse_url).connect() as conn:
+    with get_engine(reading_url(settings)).connect() as conn:
         return fetch_dicts(conn, sql, **params)
 
 
