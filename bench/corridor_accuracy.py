@@ -159,11 +159,13 @@ def bench_engine(engine: str, tmp: Path, server: RealSourcesServer) -> dict:
         workdir = tmp / f"{engine}-{name}"
         workdir.mkdir()
         url, drop = harness.warehouse(engine, workdir, name)
+        harness.progress().start(f"{engine} {name}")
         try:
             runs[name] = today(url, workdir, server) if name == "today" else world_bank_inputs(url, workdir)
         finally:
             if drop:
                 drop()
+        harness.progress().done()
     return runs
 
 

@@ -146,11 +146,26 @@ def run_step(source_key: str, step: str, landing_dir: str) -> dict:
     }
 
 
+PROGRESS = None  # the benchmark's steps, shown as they run (diaspora.progress)
+
+
+def progress():  # noqa: ANN201 - a diaspora.progress.Progress
+    """Every benchmark's progress: the steps done, the time elapsed and the step running."""
+    global PROGRESS
+    if PROGRESS is None:
+        from diaspora.progress import Progress
+
+        PROGRESS = Progress(f"bench {Path(sys.argv[0]).stem}", None)
+    return PROGRESS
+
+
 def child(source_key: str, step: str, env: dict[str, str], landing_dir: str = "") -> dict:
     command = [sys.executable, __file__, "--source", source_key, "--step", step, "--landing-dir", landing_dir]
+    progress().start(f"{source_key} {step}")
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
     if result.returncode != 0:
         raise RuntimeError(f"step {step} of {source_key} failed:\n{result.stderr[-4000:]}")
+    progress().done()
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
