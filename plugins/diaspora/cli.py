@@ -8,6 +8,7 @@ diaspora secrets             print a .env with every secret freshly generated (f
 diaspora run-dags [DAG ...]  run DAGs once in-process (dag.test), sources before reporting
 diaspora status [--json]     how things stand; exits 1 when something needs a person
 diaspora report              print the latest remittances per country
+diaspora validation-report   every validation result on one offline page (<data_dir>/validation/)
 diaspora factsheet --all     factsheets (HTML, PDF, JSON, CSV) of every country with data, and an index
 diaspora diff SOURCE [OLD] [NEW]   what a release changed: values added, removed, revised
 diaspora backfill SOURCE RELEASE   load a stored release again, without the network
@@ -108,6 +109,14 @@ def _docs(args: argparse.Namespace) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(data_dictionary())
     print(f"wrote {args.output}")
+    return 0
+
+
+def _validation_report(_: argparse.Namespace) -> int:
+    from diaspora.validation_report import write_validation_report
+
+    path = write_validation_report(get_settings())
+    print(f"Validation report: {path}")
     return 0
 
 
@@ -381,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     docs = commands.add_parser("docs", help="write the data dictionary of the reporting views")
     docs.add_argument("--output", type=Path, default=PROJECT_ROOT / "docs" / "data_dictionary.md")
     docs.set_defaults(func=_docs)
+
+    commands.add_parser(
+        "validation-report",
+        help="write the validation report (every result, offline) to <data_dir>/validation/",
+    ).set_defaults(func=_validation_report)
 
     surveys = commands.add_parser("survey-suites", help="write the GX suite of every survey definition")
     surveys.set_defaults(func=_survey_suites)
