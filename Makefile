@@ -21,7 +21,7 @@ UNHCR_SAMPLE_URL := file://$(CURDIR)/plugins/diaspora/sources/unhcr_refugees/sam
 IMS_SAMPLE_URL := file://$(CURDIR)/plugins/diaspora/sources/undesa_migrant_stock/sample/undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx
 KNOMAD_SAMPLE_URL := file://$(CURDIR)/plugins/diaspora/sources/knomad_bilateral_remittances/sample/bilateral_remittance_matrix_2017_extract.xlsx
 
-.PHONY: help secrets install airflow-db deploy demo run test test-fast test-real lint format airflow docs clean
+.PHONY: help secrets install airflow-db deploy demo run test test-fast test-real lint format airflow docs validation-docs clean
 
 help:
 	@echo "make demo     run every DAG once on the bundled offline snapshot (DuckDB, no server)"
@@ -31,7 +31,8 @@ help:
 	@echo "make run      run every DAG once against the live sources"
 	@echo "make airflow  Airflow standalone with this project (UI on http://localhost:8080)"
 	@echo "make lint     ruff"
-	@echo "make docs     open the Great Expectations Data Docs of the validations"
+	@echo "make docs     build the manual (docs/, MkDocs Material) strictly into site/"
+	@echo "make validation-docs  write and open the validation report (offline, from etl.validation_result)"
 	@echo "make secrets  write .env for docker-compose.yml with every secret generated (refuses to overwrite)"
 
 $(BOOTSTRAP)/bin/uv:
@@ -53,10 +54,10 @@ $(AIRFLOW_HOME)/airflow.db: | install
 
 airflow-db: $(AIRFLOW_HOME)/airflow.db
 
-# The deploy step: warehouse migrations and reference data once, and the pool of warehouse tasks.
+# The deploy step: warehouse migrations and reference data once, and the pool of warehouse tasks
+# (`diaspora migrate` makes sure the pool exists too).
 deploy: airflow-db
 	@$(BIN)/diaspora migrate 2>> $(AIRFLOW_HOME)/deploy.log
-	@$(BIN)/diaspora pool 2>> $(AIRFLOW_HOME)/deploy.log
 
 # The demo's survey files are copied whole just before the run: no need to wait for them to settle.
 DEMO_ENV := DIASPORA_WORLDBANK_BASE_URL=$(SNAPSHOT_URL) DIASPORA_UNDESA_IMS_URL=$(IMS_SAMPLE_URL) \
@@ -100,11 +101,19 @@ format: install
 airflow: deploy
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow standalone
 
-docs:
-	@test -f "$(DIASPORA_DATA_DIR)/data_docs/index.html" || \
-		(echo "No Data Docs in $(DIASPORA_DATA_DIR)/data_docs yet: run make demo (or a DAG) first."; exit 1)
-	@echo "Data Docs: file://$(DIASPORA_DATA_DIR)/data_docs/index.html"
-	-$(PYTHON) -m webbrowser -t "file://$(DIASPORA_DATA_DIR)/data_docs/index.html"
+# The manual: docs/ and the reference pages plugins/diaspora/docs_site.py generates at build time
+# (a MkDocs hook), strict: a broken link or anchor, or a page missing from the nav, fails the build.
+# Not --quiet: it hides the warnings that --strict counts, and the build then passes with them.
+docs: install
+	@NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@echo "The manual: file://$(CURDIR)/site/index.html ($(BIN)/mkdocs serve serves it while you edit)"
+
+# The validation report: every validation result in etl.validation_result, one self-contained page
+# (nothing fetched from the internet: it reads offline and air-gapped). GX's own Data Docs, which
+# load their styles and scripts from public CDNs, stay under data/data_docs/.
+validation-docs: install
+	@$(BIN)/diaspora validation-report
+	-@$(PYTHON) -m webbrowser -t "file://$(DIASPORA_DATA_DIR)/validation/index.html" > /dev/null 2>&1
 
 clean:
 	rm -rf $(VENV) $(BOOTSTRAP) .airflow data/parsed
