@@ -235,14 +235,15 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from diaspora.pipeline import backfill, prepare_warehouse
+    from diaspora.pipeline import backfill, prepare_warehouse, stored_landing
     from diaspora.progress import Progress
+    from diaspora.sources import get_source
 
-    progress = Progress(f"backfill {args.source}", 4)
-    progress.start("migrate")
+    get_source(args.source)  # mistakes first, before any progress line
     prepare_warehouse()
-    progress.done()
-    result = backfill(args.source, args.release, reload=args.reload, accept=args.accept, progress=progress)
+    landing = stored_landing(args.source, args.release)
+    progress = Progress(f"backfill {args.source}", 3)
+    result = backfill(args.source, landing, reload=args.reload, accept=args.accept, progress=progress)
     progress.finish()
     return _print_loaded(result)
 

@@ -118,11 +118,14 @@ def test_long_work_shows_progress_on_stderr_and_results_on_stdout(loaded):
     steps = [
         line.split(" · ")[-1] for line in backfill.stderr.splitlines() if line.startswith("backfill unhcr")
     ]
-    assert (
-        steps[:2] == ["running migrate", "done migrate"]
-        and "running load" in steps
-        and steps[-1] == "done load"
-    )
+    assert steps == [
+        "running parse",
+        "done parse",
+        "running validate",
+        "done validate",
+        "running load",
+        "done load",
+    ]
 
 
 def test_debug_shows_the_traceback(loaded):
