@@ -11,6 +11,7 @@ SELECT
     d.name AS destination_name,
     d.area_type AS destination_area_type,
     v.year,
+    make_date(v.year, 1, 1) AS year_date,
     v.sex,
     v.migrants,
     v.data_type,
@@ -30,23 +31,24 @@ JOIN dw.dim_country AS d ON d.country_code = v.destination_code;
 -- with their share of all the origin's emigrants (the World destination row).
 CREATE OR REPLACE VIEW reporting.emigrants_by_destination AS
 SELECT
-    origin_code, origin_name, destination_code, destination_name, destination_area_type, year, sex,
-    migrants, origin_total, share_of_origin_total_pct, destination_rank, release_label, licence
+    origin_code, origin_name, destination_code, destination_name, destination_area_type, year,
+    make_date(year, 1, 1) AS year_date, sex, migrants, origin_total, share_of_origin_total_pct,
+    destination_rank, release_label, licence
 FROM mart.emigrants_by_destination;
 
 -- Emigrants living in each country group (membership on 1 July of the year), for every group.
 CREATE OR REPLACE VIEW reporting.emigrants_in_group AS
 SELECT
-    origin_code, origin_name, group_code, year, sex, migrants, origin_total,
-    share_of_origin_total_pct, member_destinations_with_data, release_label
+    origin_code, origin_name, group_code, year, make_date(year, 1, 1) AS year_date, sex, migrants,
+    origin_total, share_of_origin_total_pct, member_destinations_with_data, release_label
 FROM mart.emigrants_in_group;
 
 -- One row per origin country and year: the diaspora in numbers, each figure with its release.
 CREATE OR REPLACE VIEW reporting.diaspora_profile AS
 SELECT
-    country_code, country_name, year, emigrants, female_emigrants, male_emigrants, female_pct,
-    male_pct, population, population_year, emigrants_pct_of_population, top_destinations,
-    eea_emigrants, eea_pct_of_emigrants, eea_female_pct, eea_male_pct, remittances_year,
-    remittances_received_usd, remittances_received_pct_gdp, stock_release, population_release,
-    remittances_release
+    country_code, country_name, year, make_date(year, 1, 1) AS year_date, emigrants,
+    female_emigrants, male_emigrants, female_pct, male_pct, population, population_year,
+    emigrants_pct_of_population, top_destinations, eea_emigrants, eea_pct_of_emigrants,
+    eea_female_pct, eea_male_pct, remittances_year, remittances_received_usd,
+    remittances_received_pct_gdp, stock_release, population_release, remittances_release
 FROM mart.diaspora_profile;

@@ -8,6 +8,7 @@ SELECT
     v.asylum_code,
     a.name AS asylum_name,
     v.year,
+    make_date(v.year, 1, 1) AS year_date,
     v.population_type,
     v.persons,
     r.release_label,
@@ -22,6 +23,6 @@ JOIN dw.dim_country AS a ON a.country_code = v.asylum_code;
 -- country of asylum), stateless persons it hosts.
 CREATE OR REPLACE VIEW reporting.refugees AS
 SELECT
-    country_code, country_name, year, refugees_from, asylum_seekers_from, refugees_hosted,
-    asylum_seekers_hosted, stateless_hosted, release_label
+    country_code, country_name, year, make_date(year, 1, 1) AS year_date, refugees_from,
+    asylum_seekers_from, refugees_hosted, asylum_seekers_hosted, stateless_hosted, release_label
 FROM mart.refugees;

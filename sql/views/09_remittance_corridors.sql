@@ -8,6 +8,7 @@
 CREATE OR REPLACE VIEW reporting.remittance_corridors AS
 SELECT
     origin_code, origin_name, destination_code, destination_name, destination_area_type, year,
+    make_date(year, 1, 1) AS year_date,
     'stock_shares' AS method, stock_shares_usd AS estimated_usd,
     100 * stock_shares_usd / NULLIF(origin_inflow_usd, 0) AS share_of_inflow_pct,
     stock_shares_rank AS corridor_rank,
@@ -18,6 +19,7 @@ FROM mart.remittance_corridors
 UNION ALL
 SELECT
     origin_code, origin_name, destination_code, destination_name, destination_area_type, year,
+    make_date(year, 1, 1) AS year_date,
     'published_method' AS method, published_method_usd AS estimated_usd,
     100 * published_method_usd / NULLIF(origin_inflow_usd, 0) AS share_of_inflow_pct,
     published_method_rank AS corridor_rank,
@@ -30,8 +32,9 @@ FROM mart.remittance_corridors;
 -- World Bank observes, and the gap between them.
 CREATE OR REPLACE VIEW reporting.remittance_corridor_gaps AS
 SELECT
-    country_code, country_name, year, method, estimated_outflow_usd, observed_outflow_usd, gap_usd,
-    gap_pct, origins_estimated, value_kind, inflow_release, stock_release, outflow_release
+    country_code, country_name, year, make_date(year, 1, 1) AS year_date, method,
+    estimated_outflow_usd, observed_outflow_usd, gap_usd, gap_pct, origins_estimated, value_kind,
+    inflow_release, stock_release, outflow_release
 FROM mart.remittance_corridor_gaps;
 
 -- The corridors the model does not estimate, and why (the publisher's exclusions).
@@ -53,15 +56,16 @@ SELECT 'stock proxy', country_code, proxy_code, why, source FROM dw.remittance_s
 -- Per corridor, edition year and method: the published estimate and share beside the model's.
 CREATE OR REPLACE VIEW reporting.published_remittance_comparison AS
 SELECT
-    origin_code, origin_name, destination_code, destination_name, year, published_release,
-    published_status, published_usd, published_share_pct, method, model_status, model_usd,
-    model_share_pct, difference_usd, share_difference_pp, value_kind, stock_basis, inflow_release,
-    stock_release
+    origin_code, origin_name, destination_code, destination_name, year,
+    make_date(year, 1, 1) AS year_date, published_release, published_status, published_usd,
+    published_share_pct, method, model_status, model_usd, model_share_pct, difference_usd,
+    share_difference_pp, value_kind, stock_basis, inflow_release, stock_release
 FROM mart.published_remittance_comparison;
 
 -- Per edition, year and method: how close the model's shares come to the published ones.
 CREATE OR REPLACE VIEW reporting.published_remittance_accuracy AS
 SELECT
-    published_release, year, method, min_published_usd, corridors_published, corridors_compared,
-    median_abs_difference_pp, p90_abs_difference_pp, within_5pp_pct, value_kind
+    published_release, year, make_date(year, 1, 1) AS year_date, method, min_published_usd,
+    corridors_published, corridors_compared, median_abs_difference_pp, p90_abs_difference_pp,
+    within_5pp_pct, value_kind
 FROM mart.published_remittance_accuracy;

@@ -3,16 +3,21 @@ and a PostgreSQL role that reads `reporting` and nothing else."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Callable
+from datetime import date
 
+import duckdb
 import psycopg
 import pytest
 import sqlalchemy as sa
 
 from diaspora import pipeline
 from diaspora.errors import ConfigError
-from diaspora.warehouse.bi_catalog import data_dictionary, reporting_docs, undocumented
+from diaspora.warehouse.bi_catalog import data_dictionary, reporting_columns, reporting_docs, undocumented
 from diaspora.warehouse.engine import get_engine
+from diaspora.warehouse.mart import view_definition
 from tests.support import ROOT, sample_url
 
 
@@ -176,3 +181,140 @@ def test_the_deploy_runs_the_pipeline_as_an_owner_that_is_no_superuser(postgres_
         with get_engine(postgres_url).begin() as conn:
             conn.exec_driver_sql(f"DROP OWNED BY {owner}")
             conn.exec_driver_sql(f"DROP ROLE IF EXISTS {owner}")
+
+
+def _yearly_views() -> list[str]:
+    return [view for view, doc in reporting_docs().items() if "year" in doc["columns"]]
+
+
+@pytest.fixture
+def bi_role(make_settings, warehouse_url):
+    """Settings whose deploy grants a throwaway BI role on PostgreSQL (dropped afterwards); DuckDB
+    has no roles. The warehouse is migrated and holds the bundled World Bank sample."""
+    role, password = f"diaspora_bi_test_{uuid.uuid4().hex[:6]}", f"pw-{uuid.uuid4().hex}"
+    postgres = sa.make_url(warehouse_url).get_backend_name() == "postgresql"
+    extra = {"bi_role": role, "bi_password": password} if postgres else {}
+    settings = make_settings(
+        warehouse_url=warehouse_url, worldbank_base_url=sample_url("worldbank_indicators"), **extra
+    )
+    pipeline.prepare_warehouse(settings)
+    pipeline.run_source("worldbank_indicators", settings)
+    bi_url = sa.make_url(warehouse_url).set(username=role, password=password) if postgres else None
+    yield settings, bi_url
+    if postgres:
+        with get_engine(warehouse_url).begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+
+
+def _catalog_as_an_inspector_reads_it(engine: sa.Engine) -> dict[str, tuple[str | None, list[dict]]]:
+    """view → (description, columns with name, type and comment), as Superset reads a database."""
+    inspector = sa.inspect(engine)
+    return {
+        view: (
+            inspector.get_table_comment(view, schema="reporting")["text"],
+            inspector.get_columns(view, schema="reporting"),
+        )
+        for view in inspector.get_view_names(schema="reporting")
+    }
+
+
+def _catalog_from_duckdb(rows: Callable[[str], list]) -> dict[str, tuple[str | None, list[dict]]]:
+    """The same as :func:`_catalog_as_an_inspector_reads_it`, from DuckDB's own catalog functions
+    (``rows`` runs a query): the warehouse's views, or the tables of the published copy."""
+    relations = (
+        "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'reporting'"
+        " UNION ALL SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'reporting'"
+    )
+    catalog = {name: (comment, []) for name, comment in rows(relations)}
+    columns = rows(
+        "SELECT table_name, column_name, data_type, comment FROM duckdb_columns()"
+        " WHERE schema_name = 'reporting' ORDER BY table_name, column_index"
+    )
+    types = {"DATE": sa.types.Date(), "INTEGER": sa.types.Integer()}
+    for name, column, data_type, comment in columns:
+        catalog[name][1].append(
+            {"name": column, "type": types.get(data_type, sa.types.NullType()), "comment": comment}
+        )
+    return catalog
+
+
+def _year_dates(rows: Callable[[str], list]) -> list[tuple]:
+    return rows("SELECT year, year_date FROM reporting.remittances")
+
+
+def test_bi_tools_see_a_time_column_and_every_description(bi_role, warehouse_url):
+    """What a BI tool reads of ``reporting`` through SQLAlchemy's inspector (Apache Superset:
+    get_view_names, then get_columns and get_table_comment per view), connected as the BI role:
+    every view with a year has it as a DATE too (year_date, right after the integer year), every
+    view has its description and every column its comment, as sql/reporting_docs.yml writes them.
+
+    On DuckDB the inspector itself is broken (duckdb-engine 0.17 with SQLAlchemy 2.1 fails on
+    pg_collation), so there the same is read from duckdb_views(), duckdb_tables() and
+    duckdb_columns(): of the warehouse's views, and of the published copy BI tools open read-only
+    (its tables)."""
+    settings, bi_url = bi_role
+    docs = reporting_docs()
+    catalogs, dated = [], []
+    if bi_url is not None:
+        engine = sa.create_engine(bi_url)
+        try:
+            catalogs.append(_catalog_as_an_inspector_reads_it(engine))
+            with engine.connect() as conn:
+                dated += _year_dates(lambda sql: conn.exec_driver_sql(sql).all())
+        finally:
+            engine.dispose()
+    else:
+        with get_engine(warehouse_url).connect() as conn:
+            catalogs.append(_catalog_from_duckdb(lambda sql: conn.exec_driver_sql(sql).all()))
+            dated += _year_dates(lambda sql: conn.exec_driver_sql(sql).all())
+        with duckdb.connect(str(settings.reporting_copy_path), read_only=True) as copy:
+            catalogs.append(_catalog_from_duckdb(lambda sql: copy.execute(sql).fetchall()))
+            dated += _year_dates(lambda sql: copy.execute(sql).fetchall())
+    for catalog in catalogs:
+        assert sorted(catalog) == sorted(docs)
+        yearly = []
+        for view, (description, columns) in catalog.items():
+            assert description == docs[view]["description"], view
+            names = [c["name"] for c in columns]
+            documented = {name: docs[view]["columns"].get(name) for name in names}
+            assert {c["name"]: c["comment"] for c in columns} == documented, view
+            if "year" in names:
+                yearly.append(view)
+                year, year_date = columns[names.index("year")], columns[names.index("year") + 1]
+                assert isinstance(year["type"], sa.types.Integer), view  # the year stays the integer
+                assert year_date["name"] == "year_date", view
+                assert isinstance(year_date["type"], sa.types.Date), view
+        assert sorted(yearly) == sorted(_yearly_views())
+        assert len(yearly) >= 17  # every yearly view, the vintages and the estimates among them
+    assert len(dated) > 0
+    assert all(year_date == date(year, 1, 1) for year, year_date in dated)
+
+
+def test_an_upgraded_warehouse_gets_the_time_column(bi_role, warehouse_url):
+    """A warehouse migrated before the yearly views carried year_date takes it on its next deploy:
+    PostgreSQL's CREATE OR REPLACE VIEW may only append columns, so migration 0021 drops them first;
+    the deploy grants the BI role its SELECT on them again."""
+    settings, bi_url = bi_role
+    with get_engine(warehouse_url).begin() as conn:  # as the views were before year_date
+        for view in _yearly_views():
+            before = re.sub(
+                r"make_date\((?:v\.)?year, 1, 1\) AS year_date,\s*", "", view_definition(f"reporting.{view}")
+            )
+            conn.exec_driver_sql(f"DROP VIEW reporting.{view}")
+            conn.exec_driver_sql(f"CREATE VIEW reporting.{view} AS {before}")
+        conn.exec_driver_sql("DELETE FROM etl.schema_migration WHERE version = '0021'")
+        assert "year_date" not in reporting_columns(conn)["remittances"]
+    assert pipeline.prepare_warehouse(settings) == ["0021_reporting_year_dates.sql"]
+    with get_engine(warehouse_url).connect() as conn:
+        columns = reporting_columns(conn)
+        assert undocumented(conn) == []
+    for view in _yearly_views():
+        assert columns[view][columns[view].index("year") + 1] == "year_date", view
+    if bi_url is not None:
+        engine = sa.create_engine(bi_url)
+        try:
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT count(year_date) FROM reporting.remittances").scalar() > 0
+        finally:
+            engine.dispose()
