@@ -98,9 +98,9 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "DuckDB only: the read-only copy of the reporting layer published after every load, which"
-            " BI tools, `diaspora report` and the factsheets read; default"
-            " <data_dir>/diaspora_reporting.duckdb (not reporting.duckdb: DuckDB names a database after"
-            " its file, which would clash with the schema reporting)."
+            " BI tools, `diaspora report` and the factsheets read; default beside the warehouse file,"
+            " <its name>_reporting.duckdb (data/warehouse_reporting.duckdb). Not reporting.duckdb:"
+            " DuckDB names a database after its file, which would clash with the schema reporting."
         ),
     )
     survey_inbox: Path | None = Field(
@@ -245,7 +245,15 @@ class Settings(BaseSettings):
 
     @property
     def reporting_copy_path(self) -> Path:
-        return self.reporting_copy or self.data_dir / "diaspora_reporting.duckdb"
+        """Beside a DuckDB warehouse file, ``<its name>_reporting.duckdb`` (data/warehouse.duckdb →
+        data/warehouse_reporting.duckdb): the copy belongs to its warehouse, wherever the data go."""
+        if self.reporting_copy:
+            return self.reporting_copy
+        database = sa_url_database(self.warehouse_url)
+        if database:
+            path = Path(database)
+            return path.with_name(f"{path.stem}_reporting.duckdb")
+        return self.data_dir / "warehouse_reporting.duckdb"
 
     @property
     def survey_inbox_dir(self) -> Path:
@@ -268,3 +276,12 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings read once per process; tests call ``get_settings.cache_clear()`` after changing env."""
     return Settings()
+
+
+def sa_url_database(url: str) -> str | None:
+    """The database file of a DuckDB URL (``duckdb:///path``), else None."""
+    prefix = "duckdb:///"
+    if not url.startswith(prefix):
+        return None
+    database = url[len(prefix) :].split("?", 1)[0]
+    return database if database and database != ":memory:" else None

@@ -106,10 +106,9 @@ def format_profiles(rows: list[dict]) -> str:
 def survey_estimates(settings: Settings) -> list[dict]:
     """Two headline estimates per survey: households with a member abroad, mean remittances."""
     query = (
-        "SELECT e.survey_id, s.title, s.data_note, e.question_code, e.category_code, e.estimate_type,"
-        " e.estimate, e.standard_error, e.unweighted_n FROM reporting.survey_estimates AS e"
-        " JOIN dw.dim_survey AS s ON s.survey_id = e.survey_id"
-        " WHERE e.breakdown_question IS NULL"
+        "SELECT e.survey_id, e.survey_title AS title, e.survey_data_note AS data_note, e.question_code,"
+        " e.category_code, e.estimate_type, e.estimate, e.standard_error, e.unweighted_n"
+        " FROM reporting.survey_estimates AS e WHERE e.breakdown_question IS NULL"
         " AND ((e.question_code = 'member_abroad' AND e.category_code = '1')"
         "      OR e.question_code = 'remittances_usd')"
         " ORDER BY e.survey_id, e.question_code"

@@ -78,11 +78,15 @@ estimates AS (
 )
 -- A cell of fewer than {survey_min_cell} answers (DIASPORA_SURVEY_MIN_CELL, baked in by `diaspora
 -- migrate`) can reveal what a few respondents answered: its figures are suppressed.
-SELECT survey_id, question_code, category_code, estimate_type,
-    CASE WHEN unweighted_n < {survey_min_cell} THEN NULL ELSE estimate END AS estimate,
-    CASE WHEN unweighted_n < {survey_min_cell} THEN NULL ELSE standard_error END AS standard_error,
-    unweighted_n,
-    CASE WHEN unweighted_n < {survey_min_cell} THEN NULL ELSE effective_n END AS effective_n,
-    breakdown_question, breakdown_category,
-    unweighted_n < {survey_min_cell} AS suppressed
-FROM estimates;
+-- The survey's title and data note travel with each estimate (readers of the published copy of the
+-- reporting layer have no dw table to join).
+SELECT e.survey_id, e.question_code, e.category_code, e.estimate_type,
+    CASE WHEN e.unweighted_n < {survey_min_cell} THEN NULL ELSE e.estimate END AS estimate,
+    CASE WHEN e.unweighted_n < {survey_min_cell} THEN NULL ELSE e.standard_error END AS standard_error,
+    e.unweighted_n,
+    CASE WHEN e.unweighted_n < {survey_min_cell} THEN NULL ELSE e.effective_n END AS effective_n,
+    e.breakdown_question, e.breakdown_category,
+    e.unweighted_n < {survey_min_cell} AS suppressed,
+    s.title AS survey_title, s.data_note AS survey_data_note
+FROM estimates AS e
+JOIN dw.dim_survey AS s ON s.survey_id = e.survey_id;

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -140,11 +139,20 @@ def test_a_successful_backfill_prints_its_result_and_no_leak_noise(loaded):
     assert "leaked" not in result.stdout + result.stderr and "nanobind" not in result.stdout + result.stderr
 
 
-def _airflow_home(tmp_path: Path, airflow_db: Path) -> Path:
-    """A copy of the session's migrated Airflow metadata (SQLite): no pool, no DAG parsed yet."""
+def _airflow_home(tmp_path: Path) -> Path:
+    """A freshly migrated Airflow metadata DB (SQLite) of its own: no pool, no DAG parsed yet (the
+    session's DB has both once other tests ran)."""
     home = tmp_path / "airflow"
     home.mkdir()
-    shutil.copy(airflow_db / "airflow.db", home / "airflow.db")
+    migrated = subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"],
+        env={**os.environ, "AIRFLOW_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
     return home
 
 
@@ -153,8 +161,8 @@ def _findings(env: dict[str, str], *args: str) -> tuple[int, dict]:
     return result.returncode, json.loads(result.stdout)
 
 
-def test_status_says_what_needs_a_person_and_exits_accordingly(loaded, airflow_db):
-    env = _env(loaded, _airflow_home(loaded, airflow_db))
+def test_status_says_what_needs_a_person_and_exits_accordingly(loaded):
+    env = _env(loaded, _airflow_home(loaded))
     code, status = _findings(env)
     actions = {(f["area"], f["run"]) for f in status["findings"] if f["level"] == "action"}
     assert code == 1

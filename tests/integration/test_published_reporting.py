@@ -49,7 +49,7 @@ def _layer(path: str) -> tuple[int, int, float]:
 
 def test_a_reader_reads_the_published_copy_while_another_process_loads(loaded):
     copy = str(loaded.reporting_copy_path)
-    assert reading_url(loaded).endswith("diaspora_reporting.duckdb?access_mode=read_only")
+    assert reading_url(loaded).endswith("warehouse_reporting.duckdb?access_mode=read_only")
     before = _layer(copy)
     assert before[0] > 0 and before[1] > 0 and before[2] == 514478
     writer = textwrap.dedent(
