@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from diaspora import pipeline
 from diaspora.warehouse.engine import dispose_all, get_engine
-from tests.support import sample_path, sample_url
+from tests.support.samples import SOURCES, load_samples, sample_settings
 
 BIN = Path(sys.executable).parent
-SOURCES = ("worldbank_indicators", "undesa_migrant_stock", "unhcr_refugees", "knomad_bilateral_remittances")
 
 
 def _env(folder: Path, airflow_home: Path | None = None) -> dict[str, str]:
@@ -56,16 +54,8 @@ def _one_line(result: subprocess.CompletedProcess, command: str, *needles: str) 
 @pytest.fixture
 def loaded(tmp_path, make_settings):
     """Every source's bundled sample loaded into a DuckDB warehouse (and its published copy)."""
-    settings = make_settings(
-        warehouse_url=f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}",
-        worldbank_base_url=sample_url("worldbank_indicators"),
-        undesa_ims_url=f"file://{sample_path('undesa_migrant_stock')}",
-        unhcr_base_url=sample_url("unhcr_refugees"),
-        knomad_matrix_url=f"file://{sample_path('knomad_bilateral_remittances')}",
-        notify_on_success="false",
-    )
-    for source in SOURCES:
-        pipeline.run_source(source, settings)
+    warehouse = f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}"
+    load_samples(make_settings(warehouse_url=warehouse, notify_on_success="false", **sample_settings()))
     dispose_all()  # the CLI's processes open the file next
     return tmp_path
 

@@ -14,10 +14,9 @@ import time
 import duckdb
 import pytest
 
-from diaspora import pipeline
 from diaspora.warehouse.engine import dispose_all
 from diaspora.warehouse.published import reading_url
-from tests.support import sample_path, sample_url
+from tests.support.samples import load_samples, sample_settings
 
 WRITES = 6  # releases loaded by the writer while the test reads
 
@@ -26,13 +25,10 @@ WRITES = 6  # releases loaded by the writer while the test reads
 def loaded(tmp_path, make_settings):
     settings = make_settings(
         warehouse_url=f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
-        worldbank_base_url=sample_url("worldbank_indicators"),
-        undesa_ims_url=f"file://{sample_path('undesa_migrant_stock')}",
-        unhcr_base_url=sample_url("unhcr_refugees"),
         notify_on_success="false",
+        **sample_settings(),
     )
-    for source in ("worldbank_indicators", "undesa_migrant_stock", "unhcr_refugees"):
-        pipeline.run_source(source, settings)
+    load_samples(settings)
     dispose_all()
     return settings
 
